@@ -1,0 +1,201 @@
+"""The worker core: the models an adapter holds and micro-batched forecasting.
+
+Mechanism only, no policy: the gateway decides what to load, when to unload.
+All adapter calls run on one thread, one at a time. Concurrent forecast requests for
+the same model that share horizon, quantiles, frequency and options are fused into
+one adapter call while the previous call runs ("batch while busy": no added latency
+when the worker is idle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from tollama_kit import protocol as wire
+from tollama_kit.adapter import Adapter, ForecastInput, Loaded
+from tollama_kit.arrays import to_input, to_wire
+from tollama_kit.devices import process_rss_bytes, release_memory, resolve_device
+from tollama_kit.errors import BadInput, KitError, ModelNotLoaded, map_adapter_errors
+
+
+@dataclass
+class _Held:
+    info: wire.LoadedModel
+    loaded: Loaded
+
+
+@dataclass
+class _Pending:
+    batch: wire.ForecastBatch
+    future: asyncio.Future[wire.ForecastResult]
+
+
+@dataclass
+class _Queue:
+    pending: list[_Pending] = field(default_factory=list)
+    draining: bool = False
+
+
+def _compatible(a: wire.ForecastBatch, b: wire.ForecastBatch) -> bool:
+    return a.horizon == b.horizon and a.quantiles == b.quantiles and a.freq == b.freq and a.options == b.options
+
+
+class Worker:
+    def __init__(self, adapter: Adapter, *, max_batch_series: int = 1024) -> None:
+        self.adapter = adapter
+        self.max_batch_series = max_batch_series
+        self._models: dict[str, _Held] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{adapter.family}-adapter")
+        self._load_locks: dict[str, asyncio.Lock] = {}
+        self._queues: dict[str, _Queue] = {}
+        self._versions = adapter.describe()
+
+    # -- info ---------------------------------------------------------------------------
+    def health(self) -> wire.Health:
+        return wire.Health(family=self.adapter.family)
+
+    def info(self) -> wire.Info:
+        devices = {held.info.device for held in self._models.values()}
+        return wire.Info(
+            family=self.adapter.family,
+            versions=self._versions,
+            device=",".join(sorted(devices)) or "cpu",
+            memory_bytes=process_rss_bytes(),
+            loaded=[held.info for held in self._models.values()],
+        )
+
+    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    # -- load / unload ------------------------------------------------------------------
+    async def load(self, req: wire.LoadRequest) -> wire.LoadResponse:
+        lock = self._load_locks.setdefault(req.key, asyncio.Lock())
+        async with lock:
+            held = self._models.get(req.key)
+            if held is not None:
+                return wire.LoadResponse(
+                    key=req.key, device=held.info.device, memory_bytes=held.info.memory_bytes, already_loaded=True
+                )
+            device = resolve_device(req.device)
+            start = time.perf_counter()
+
+            def _load() -> Loaded:
+                with map_adapter_errors("load"):
+                    return self.adapter.load(req.name, req.path, device, dict(req.options))
+
+            loaded = await self._run(_load)
+            load_ms = (time.perf_counter() - start) * 1000
+            info = wire.LoadedModel(
+                key=req.key, name=req.name, device=loaded.device, memory_bytes=loaded.memory_bytes, loaded_at=time.time()
+            )
+            self._models[req.key] = _Held(info=info, loaded=loaded)
+            return wire.LoadResponse(key=req.key, device=loaded.device, memory_bytes=loaded.memory_bytes, load_ms=load_ms)
+
+    async def unload(self, req: wire.UnloadRequest) -> wire.UnloadResponse:
+        held = self._models.pop(req.key, None)
+        if held is None:
+            return wire.UnloadResponse(key=req.key, unloaded=False)
+
+        def _unload() -> None:
+            with map_adapter_errors("unload"):
+                self.adapter.unload(held.loaded)
+            release_memory()
+
+        await self._run(_unload)
+        return wire.UnloadResponse(key=req.key, unloaded=True)
+
+    # -- forecast -----------------------------------------------------------------------
+    async def forecast(self, batch: wire.ForecastBatch) -> wire.ForecastResult:
+        if batch.key not in self._models:
+            raise ModelNotLoaded(f"model {batch.key!r} is not loaded in the {self.adapter.family} worker")
+        if not batch.series:
+            raise BadInput("a forecast batch needs at least one series")
+        queue = self._queues.setdefault(batch.key, _Queue())
+        future: asyncio.Future[wire.ForecastResult] = asyncio.get_running_loop().create_future()
+        queue.pending.append(_Pending(batch, future))
+        if not queue.draining:
+            queue.draining = True
+            asyncio.get_running_loop().create_task(self._drain(batch.key, queue))
+        return await future
+
+    async def _drain(self, key: str, queue: _Queue) -> None:
+        try:
+            while queue.pending:
+                first = queue.pending[0]
+                group = [first]
+                n_series = len(first.batch.series)
+                for item in queue.pending[1:]:
+                    if _compatible(first.batch, item.batch) and n_series + len(item.batch.series) <= self.max_batch_series:
+                        group.append(item)
+                        n_series += len(item.batch.series)
+                for item in group:
+                    queue.pending.remove(item)
+                await self._serve_group(key, group)
+        finally:
+            queue.draining = False
+
+    async def _serve_group(self, key: str, group: list[_Pending]) -> None:
+        try:
+            results = await self._forecast_fused(key, [p.batch for p in group])
+        except KitError as exc:
+            if len(group) == 1:
+                group[0].future.set_exception(exc)
+                return
+            # One bad request must not fail the others it was fused with: serve each alone.
+            for item in group:
+                try:
+                    (result,) = await self._forecast_fused(key, [item.batch])
+                    item.future.set_result(result)
+                except KitError as one_exc:
+                    item.future.set_exception(one_exc)
+            return
+        for item, result in zip(group, results, strict=True):
+            item.future.set_result(result)
+
+    async def _forecast_fused(self, key: str, batches: list[wire.ForecastBatch]) -> list[wire.ForecastResult]:
+        held = self._models.get(key)
+        if held is None:
+            raise ModelNotLoaded(f"model {key!r} was unloaded before its forecast ran")
+        first = batches[0]
+        inputs = [to_input(b) for b in batches]
+        fused = ForecastInput(
+            horizon=first.horizon,
+            quantiles=tuple(first.quantiles),
+            series=[s for inp in inputs for s in inp.series],
+            freq=first.freq,
+            options=dict(first.options),
+        )
+
+        def _call():  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
+            with map_adapter_errors("forecast"):
+                out = self.adapter.forecast(held.loaded, fused)
+                if len(out.series) != len(fused.series):
+                    raise ValueError(f"adapter returned {len(out.series)} series for {len(fused.series)}")
+                encoded = [to_wire(s, first.horizon, len(first.quantiles)) for s in out.series]
+            return out, encoded, (time.perf_counter() - start) * 1000
+
+        out, encoded, inference_ms = await self._run(_call)
+        results = []
+        offset = 0
+        for inp in inputs:
+            n = len(inp.series)
+            results.append(
+                wire.ForecastResult(
+                    series=encoded[offset : offset + n],
+                    quantiles=list(first.quantiles),
+                    device=held.info.device,
+                    inference_ms=inference_ms,
+                    batch_size=len(batches),
+                    warnings=list(out.warnings),
+                )
+            )
+            offset += n
+        return results
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,168 @@
+"""Family runtime environments: one virtual environment per family and variant.
+
+Built from the family's own lock files (compiled requirement files with hashes)::
+
+    <runtimes>/<family>-<variant>/        the venv (written as <name>.partial, renamed when complete)
+        tollama-env.json                   what was installed, from which lock digest
+
+Console scripts inside the venv carry the build-time path in their shebang: always run
+``<env>/bin/python -m …``.
+
+Steps: create the venv; install the family's pinned torch (CPU variant: the CPU build,
+taken from ``PIP_FIND_LINKS`` / ``torch_index_url`` where given; CUDA variant: torch
+comes from the CUDA lock itself); install the lock with ``--require-hashes``; install the
+kit and the family adapter without dependencies. Never run inside a forecast request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Variant = Literal["cpu", "cuda"]
+ENV_FILE = "tollama-env.json"
+
+
+class EnvironmentError_(Exception):  # noqa: N801 - avoid shadowing the builtin name
+    """A family environment could not be built or found."""
+
+
+@dataclass(frozen=True)
+class FamilySource:
+    name: str
+    root: Path
+
+    @property
+    def pyproject(self) -> dict:  # type: ignore[type-arg]
+        with (self.root / "pyproject.toml").open("rb") as fh:
+            return tomllib.load(fh)
+
+    @property
+    def torch_pin(self) -> str | None:
+        """The torch version this family's CPU variant installs (``[tool.tollama] torch``)."""
+        value = self.pyproject.get("tool", {}).get("tollama", {}).get("torch")
+        return str(value) if value else None
+
+    def lock(self, variant: Variant, *, tests: bool = False) -> Path:
+        name = "requirements-test.lock" if tests else f"requirements-{variant}.lock"
+        path = self.root / name
+        if not path.is_file():
+            raise EnvironmentError_(f"family {self.name!r} has no {name} in {self.root}")
+        return path
+
+
+def family_sources(families_dir: Path) -> dict[str, FamilySource]:
+    """Every family folder (one with an adapter package) under ``families_dir``, kit excluded."""
+    found = {}
+    if families_dir.is_dir():
+        for child in sorted(families_dir.iterdir()):
+            if child.name != "kit" and (child / "pyproject.toml").is_file() and (child / "src" / f"tollama_{child.name}").is_dir():
+                found[child.name] = FamilySource(child.name, child)
+    return found
+
+
+def env_dir(runtimes_dir: Path, family: str, variant: Variant = "cpu") -> Path:
+    return runtimes_dir / f"{family}-{variant}"
+
+
+def env_python(path: Path) -> Path:
+    return path / "bin" / "python"
+
+
+def installed(runtimes_dir: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Installed environments, keyed by directory name, with their ``tollama-env.json``."""
+    out = {}
+    if runtimes_dir.is_dir():
+        for child in sorted(runtimes_dir.iterdir()):
+            meta = child / ENV_FILE
+            if meta.is_file():
+                out[child.name] = json.loads(meta.read_text())
+    return out
+
+
+def _digest(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _uv() -> list[str]:
+    found = shutil.which("uv")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "uv"]
+
+
+def install(
+    source: FamilySource,
+    kit_root: Path,
+    runtimes_dir: Path,
+    *,
+    variant: Variant = "cpu",
+    tests: bool = False,
+    torch_index_url: str | None = None,
+    python: str = "python3.11",
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Build (or rebuild when its locks changed) the family's environment; return its path."""
+    target = env_dir(runtimes_dir, source.name, variant)
+    lock = source.lock(variant)
+    locks = [lock] + ([source.lock(variant, tests=True)] if tests else [])
+    digest = _digest(*locks, source.root / "pyproject.toml")
+    meta_path = target / ENV_FILE
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("lock_digest") == digest:
+            return target
+    say = log or (lambda _msg: None)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    runtimes_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if env.get("PIP_FIND_LINKS") and not env.get("UV_FIND_LINKS"):
+        env["UV_FIND_LINKS"] = env["PIP_FIND_LINKS"]
+    py = str(env_python(partial))
+
+    def run(*args: str) -> None:
+        say(" ".join(args))
+        proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout)[-2000:]
+            raise EnvironmentError_(f"building the {source.name} environment failed at `{' '.join(args[:4])} …`:\n{tail}")
+
+    try:
+        run(*_uv(), "venv", "--quiet", "--python", python, str(partial))
+        if variant == "cpu" and source.torch_pin:
+            extra = ["--index-url", torch_index_url] if torch_index_url else []
+            run(*_uv(), "pip", "install", "--quiet", "--python", py, f"torch=={source.torch_pin}", *extra)
+        for lk in locks:
+            run(*_uv(), "pip", "install", "--quiet", "--python", py, "--require-hashes", "-r", str(lk))
+        # Editable: the adapter code is read from the source tree, so adapter edits need no rebuild.
+        run(*_uv(), "pip", "install", "--quiet", "--python", py, "--no-deps", "-e", str(kit_root), "-e", str(source.root))
+        (partial / ENV_FILE).write_text(
+            json.dumps({"family": source.name, "variant": variant, "lock_digest": digest, "tests": tests}, indent=2)
+        )
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+    return target
+
+
+def remove(runtimes_dir: Path, family: str, variant: Variant = "cpu") -> bool:
+    target = env_dir(runtimes_dir, family, variant)
+    if not target.exists():
+        return False
+    shutil.rmtree(target)
+    return True
