@@ -1,0 +1,1 @@
+"""tollama family ``sundial``: Sundial (thuml) through the model code vendored in sktime."""
