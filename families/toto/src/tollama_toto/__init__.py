@@ -1,0 +1,1 @@
+"""tollama family adapter for Datadog Toto (``toto-ts``)."""
