@@ -1,0 +1,119 @@
+"""The catalogue of pullable models (``registry.yaml``), validated strictly at startup.
+
+Each entry names its family, hub repository and revision, licence, size and the
+capabilities the gateway validates requests against *before* any worker starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import yaml
+
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+Level = Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)]
+
+
+class Capabilities(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    max_context: PositiveInt
+    max_horizon: PositiveInt
+    quantiles: list[Level] = []
+    """The native quantile grid; empty when quantiles come from samples (every level is native)."""
+    sampling: bool = False
+    multivariate: bool = False
+    past_covariates: bool = False
+    future_covariates: bool = False
+    static_covariates: bool = False
+    categorical_covariates: bool = False
+    missing_values: bool = True
+    min_context: PositiveInt = 1
+
+    def tags(self) -> list[str]:
+        """Capability words for ``/api/show`` (Ollama answers ``capabilities`` as a list of strings)."""
+        words = ["forecast"]
+        if self.quantiles or self.sampling:
+            words.append("quantiles")
+        for name in ("multivariate", "past_covariates", "future_covariates", "static_covariates",
+                     "categorical_covariates", "missing_values", "sampling"):
+            if getattr(self, name):
+                words.append(name)
+        return words
+
+
+class RegistryEntry(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    name: str = ""
+    family: str
+    description: str
+    repo: str | None = None
+    """Hugging Face repository; ``None`` for models with no weights (the baseline family)."""
+    revision: str = "main"
+    license: str
+    license_acceptance: bool = False
+    size: Annotated[int, msgspec.Meta(ge=0)] = 0
+    parameters: str = ""
+    files: list[str] | None = None
+    """Glob patterns of the repo files to fetch; ``None`` fetches every file."""
+    capabilities: Capabilities
+    defaults: dict[str, Any] = {}
+    builtin: bool = False
+    """Installed from the first start, no pull (no weights)."""
+
+
+class RegistryFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    version: int
+    models: dict[str, RegistryEntry]
+
+
+class RegistryError(Exception):
+    """registry.yaml is malformed (raised at startup, names the entry and field)."""
+
+
+class Registry:
+    def __init__(self, entries: dict[str, RegistryEntry]) -> None:
+        self._entries = entries
+
+    @classmethod
+    def load(cls, path: Path) -> Registry:
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise RegistryError(f"cannot read registry {path}: {exc}") from exc
+        try:
+            parsed = msgspec.convert(raw, RegistryFile)
+        except msgspec.ValidationError as exc:
+            raise RegistryError(f"{path}: {exc}") from exc
+        entries = {}
+        for name, entry in parsed.models.items():
+            if name != name.lower():
+                raise RegistryError(f"{path}: model name {name!r} must be lower case")
+            if entry.repo is None and not entry.builtin:
+                raise RegistryError(f"{path}: model {name!r} has no repo and is not builtin")
+            q = entry.capabilities.quantiles
+            if q != sorted(set(q)):
+                raise RegistryError(f"{path}: model {name!r}: capabilities.quantiles must be sorted and unique")
+            entries[name] = msgspec.structs.replace(entry, name=name)
+        return cls(entries)
+
+    def get(self, name: str) -> RegistryEntry | None:
+        return self._entries.get(name)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def families(self) -> list[str]:
+        return sorted({e.family for e in self._entries.values()})
+
+    def closest(self, name: str) -> str | None:
+        """The catalogue name most like ``name`` (for 'did you mean' hints)."""
+        import difflib
+
+        match = difflib.get_close_matches(name, self.names(), n=1, cutoff=0.6)
+        return match[0] if match else None

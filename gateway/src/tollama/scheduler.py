@@ -1,0 +1,286 @@
+"""The scheduler: Ollama's policy, made explicit.
+
+- a bounded queue: more than ``max_queue`` requests in flight → :class:`~tollama.errors.Busy` (503);
+- single-flight start per family and load per model (ten concurrent first requests load once);
+- a refcount per loaded model so nothing in use is evicted or unloaded;
+- ``keep_alive`` per request: idle models expire; a background reaper (not lazy) unloads them
+  and stops a worker once it holds no model;
+- ``max_loaded_models`` and a memory budget with a pre-load estimate; eviction picks the
+  least recently used idle model.
+
+Side effects are injected (the runtime and the clock) so this is unit-tested without processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tollama.errors import Busy, TollamaError
+from tollama.runtime.base import Runtime, WorkerHandle
+from tollama.worker_client import WorkerClient, WorkerGone
+from tollama_kit import protocol as wire
+
+log = logging.getLogger("tollama.scheduler")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str  # manifest digest: what the worker knows the model by
+    name: str  # "name:tag"
+    model: str  # registry model name
+    family: str
+    path: Path  # snapshot directory
+    size: int = 0
+    device: str = "auto"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Slot:
+    spec: ModelSpec
+    worker: _Worker
+    device: str = "cpu"
+    memory: int = 0
+    refcount: int = 0
+    keep_alive: float | None = 300.0
+    expires_at: float | None = None  # clock time; None = never (or in use)
+    last_used: float = 0.0
+    stopping: bool = False  # `tollama stop` asked while in use: unload at release
+
+
+@dataclass
+class _Worker:
+    family: str
+    handle: WorkerHandle
+    slots: dict[str, Slot] = field(default_factory=dict)
+
+
+@dataclass
+class Lease:
+    client: WorkerClient
+    key: str
+    device: str
+    load_ms: float
+    queue_ms: float
+
+
+class Scheduler:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        default_keep_alive: float | None = 300.0,
+        max_loaded_models: int = 3,
+        max_queue: int = 512,
+        memory_budget: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.runtime = runtime
+        self.default_keep_alive = default_keep_alive
+        self.max_loaded_models = max_loaded_models
+        self.max_queue = max_queue
+        self.memory_budget = memory_budget
+        self.clock = clock
+        self._workers: dict[str, _Worker] = {}
+        self._slots: dict[str, Slot] = {}
+        self._start_locks: dict[str, asyncio.Lock] = {}
+        self._load_locks: dict[str, asyncio.Lock] = {}
+        self._changed = asyncio.Event()
+        self._idle = asyncio.Condition()
+        self._in_flight = 0
+        self._reaper: asyncio.Task[None] | None = None
+        self.starts = 0  # workers started (observable in tests)
+        self.loads = 0  # models loaded
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start_reaper(self) -> None:
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap_forever(), name="tollama-reaper")
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+            self._reaper = None
+        for worker in list(self._workers.values()):
+            await self._stop_worker(worker)
+        await self.runtime.close()
+
+    # -- the one entry point ------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def lease(self, spec: ModelSpec, keep_alive: float | None | str = "default", on_event: Callable[[str], None] | None = None) -> AsyncIterator[Lease]:
+        if self._in_flight >= self.max_queue:
+            raise Busy(f"{self._in_flight} requests are already queued (TOLLAMA_MAX_QUEUE={self.max_queue}); retry shortly", retry_after=1)
+        self._in_flight += 1
+        t0 = self.clock()
+        slot: Slot | None = None
+        try:
+            slot, load_ms = await self._acquire(spec, on_event)
+            queue_ms = max(0.0, (self.clock() - t0) * 1000 - load_ms)
+            yield Lease(client=slot.worker.handle.client, key=spec.key, device=slot.device, load_ms=load_ms, queue_ms=queue_ms)
+        except WorkerGone:
+            if slot is not None:
+                await self._forget_worker(slot.worker)
+            raise
+        finally:
+            self._in_flight -= 1
+            if slot is not None:
+                await self._release(slot, self.default_keep_alive if keep_alive == "default" else keep_alive)  # type: ignore[arg-type]
+
+    async def _acquire(self, spec: ModelSpec, on_event: Callable[[str], None] | None) -> tuple[Slot, float]:
+        slot = self._slots.get(spec.key)
+        if slot is not None and slot.worker.handle.alive():
+            slot.refcount += 1
+            slot.expires_at = None
+            return slot, 0.0
+        lock = self._load_locks.setdefault(spec.key, asyncio.Lock())
+        async with lock:
+            slot = self._slots.get(spec.key)
+            if slot is not None and not slot.worker.handle.alive():
+                await self._forget_worker(slot.worker)
+                slot = None
+            if slot is not None:
+                slot.refcount += 1
+                slot.expires_at = None
+                return slot, 0.0
+            if on_event:
+                on_event("loading")
+            await self._make_room(spec)
+            worker = await self._worker(spec.family)
+            t = self.clock()
+            resp = await worker.handle.client.load(
+                wire.LoadRequest(key=spec.key, name=spec.model, path=self.runtime.worker_path(spec.path), device=spec.device,
+                                 options={k: v for k, v in spec.options.items() if isinstance(v, (str, int, float, bool))})
+            )
+            load_ms = (self.clock() - t) * 1000
+            slot = Slot(spec=spec, worker=worker, device=resp.device, memory=resp.memory_bytes or spec.size, refcount=1, last_used=self.clock())
+            worker.slots[spec.key] = slot
+            self._slots[spec.key] = slot
+            self.loads += 1
+            return slot, load_ms
+
+    async def _worker(self, family: str) -> _Worker:
+        worker = self._workers.get(family)
+        if worker is not None and worker.handle.alive():
+            return worker
+        async with self._start_locks.setdefault(family, asyncio.Lock()):
+            worker = self._workers.get(family)
+            if worker is not None and not worker.handle.alive():
+                await self._forget_worker(worker)
+                worker = None
+            if worker is None:
+                handle = await self.runtime.start(family)
+                self.starts += 1
+                worker = _Worker(family=family, handle=handle)
+                self._workers[family] = worker
+            return worker
+
+    async def _release(self, slot: Slot, keep_alive: float | None) -> None:
+        slot.refcount -= 1
+        slot.last_used = self.clock()
+        slot.keep_alive = 0 if slot.stopping else keep_alive
+        keep_alive = slot.keep_alive
+        if slot.refcount == 0:
+            slot.expires_at = None if keep_alive is None else self.clock() + keep_alive
+            if keep_alive == 0:
+                await self._unload(slot)
+            async with self._idle:
+                self._idle.notify_all()
+        self._changed.set()
+
+    # -- eviction -----------------------------------------------------------------------
+    def _over(self, spec: ModelSpec) -> bool:
+        if self.max_loaded_models and len(self._slots) >= self.max_loaded_models:
+            return True
+        if self.memory_budget and self._slots:
+            used = sum(s.memory for s in self._slots.values())
+            return used + int(spec.size * 1.2) > self.memory_budget
+        return False
+
+    async def _make_room(self, spec: ModelSpec) -> None:
+        while self._over(spec):
+            idle = [s for s in self._slots.values() if s.refcount == 0]
+            if idle:
+                victim = min(idle, key=lambda s: s.last_used)
+                log.info("evicting %s to make room for %s", victim.spec.name, spec.name)
+                await self._unload(victim)
+                continue
+            async with self._idle:
+                await self._idle.wait()
+
+    async def _unload(self, slot: Slot) -> None:
+        self._slots.pop(slot.spec.key, None)
+        slot.worker.slots.pop(slot.spec.key, None)
+        if slot.worker.handle.alive():
+            with contextlib.suppress(TollamaError):
+                await slot.worker.handle.client.unload(slot.spec.key)
+        if not slot.worker.slots:
+            await self._stop_worker(slot.worker)
+
+    async def _stop_worker(self, worker: _Worker) -> None:
+        if self._workers.get(worker.family) is worker:
+            del self._workers[worker.family]
+        with contextlib.suppress(TollamaError, OSError):
+            await self.runtime.stop(worker.handle)
+
+    async def _forget_worker(self, worker: _Worker) -> None:
+        """A worker died: drop its models (they are gone) and reap the process/container."""
+        for key in list(worker.slots):
+            self._slots.pop(key, None)
+        worker.slots.clear()
+        await self._stop_worker(worker)
+
+    # -- expiry -------------------------------------------------------------------------
+    async def reap(self) -> int:
+        """Unload every idle model whose keep_alive ran out, and forget dead workers."""
+        now = self.clock()
+        count = 0
+        for slot in list(self._slots.values()):
+            if slot.refcount == 0 and slot.expires_at is not None and slot.expires_at <= now:
+                await self._unload(slot)
+                count += 1
+        for worker in list(self._workers.values()):
+            if not worker.handle.alive() and not any(s.refcount for s in worker.slots.values()):
+                await self._forget_worker(worker)
+        return count
+
+    def next_expiry(self) -> float | None:
+        times = [s.expires_at for s in self._slots.values() if s.refcount == 0 and s.expires_at is not None]
+        return min(times) if times else None
+
+    async def _reap_forever(self) -> None:
+        while True:
+            self._changed.clear()
+            nxt = self.next_expiry()
+            timeout = 5.0 if nxt is None else max(0.0, min(5.0, nxt - self.clock()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=timeout)
+            try:
+                await self.reap()
+            except Exception:  # noqa: BLE001 - the reaper must survive one bad unload
+                log.exception("reaper failed")
+
+    # -- on demand ----------------------------------------------------------------------
+    async def stop_model(self, key: str) -> bool:
+        """Unload now if idle, else as soon as its last request finishes."""
+        slot = self._slots.get(key)
+        if slot is None:
+            return False
+        slot.stopping = True
+        if slot.refcount == 0:
+            await self._unload(slot)
+        return True
+
+    def loaded(self) -> list[Slot]:
+        return list(self._slots.values())
+
+    def is_loaded(self, key: str) -> bool:
+        return key in self._slots

@@ -1,0 +1,192 @@
+"""The public API's request and response types (strict msgspec: unknown fields are errors).
+
+Constraints live in the types; cross-field rules live in :mod:`tollama.validation`,
+which turns a :class:`ForecastRequest` into a :class:`~tollama.validation.ValidatedForecast`
+against the model's capabilities before any worker is involved.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+_MAX = 1.7976931348623157e308
+#: A JSON number that is finite (1e400 decodes to inf, which this refuses; NaN/Infinity literals are not JSON).
+Finite = Annotated[float, msgspec.Meta(ge=-_MAX, le=_MAX)]
+Value = Finite | None
+Level = Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)]
+Horizon = Annotated[int, msgspec.Meta(ge=1)]
+KeepAlive = int | float | str | None
+
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+class Options(Strict, kw_only=True, frozen=True):
+    """Per-request options. Families honour what applies to them (docs/families/*.md)."""
+
+    context_length: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    covariates_mode: Literal["strict", "best_effort"] | None = None
+    num_samples: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    device: str | None = None
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] | None = None
+    scaling: Literal["standard", "minmax", "none"] | None = None
+    patch_size: int | str | None = None
+    season_length: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class SeriesIn(Strict, kw_only=True):
+    id: str | None = None
+    target: list[Value | list[Value]]
+    """Numbers (``null`` = missing), or one list per target variate for a multivariate series."""
+    timestamps: list[str] | None = None
+    start: str | None = None
+    past_covariates: dict[str, list[Finite | str | None]] = {}
+    """Known only up to now: one value per target step."""
+    future_covariates: dict[str, list[Finite | str | None]] = {}
+    """Known for the horizon too: one value per target step, then one per forecast step."""
+    static_covariates: dict[str, Finite | str] = {}
+
+
+class ForecastRequest(Strict, kw_only=True):
+    model: str
+    series: list[SeriesIn | list[Value]]
+    horizon: Horizon | None = None
+    quantiles: list[Level] | None = None
+    freq: str | None = None
+    options: Options = Options()
+    keep_alive: KeepAlive = None
+    stream: bool = False
+
+
+class SeriesForecast(msgspec.Struct, omit_defaults=True, kw_only=True):
+    id: str
+    mean: list[float] | list[list[float]]
+    quantiles: dict[str, list[float]] | dict[str, list[list[float]]]
+    timestamps: list[str] | None = None
+
+
+class ForecastResponse(msgspec.Struct, kw_only=True):
+    model: str
+    digest: str
+    family: str
+    device: str
+    horizon: int
+    quantiles: list[float]
+    forecasts: list[SeriesForecast]
+    warnings: list[str]
+    load_ms: float
+    queue_ms: float
+    inference_ms: float
+    total_ms: float
+    created_at: str
+    done: bool = True
+
+
+class ValidateResponse(msgspec.Struct, kw_only=True):
+    valid: bool
+    model: str
+    family: str
+    horizon: int
+    quantiles: list[float]
+    series: int
+    warnings: list[str]
+
+
+class StreamEvent(msgspec.Struct, omit_defaults=True, kw_only=True):
+    status: Literal["queued", "loading", "running", "done", "error"]
+    model: str | None = None
+    detail: str | None = None
+    response: ForecastResponse | None = None
+    error: str | None = None
+    code: str | None = None
+
+
+# -- model management (Ollama's shapes) ----------------------------------------------------
+
+
+class NameRequest(Strict, kw_only=True):
+    model: str | None = None
+    name: str | None = None  # older Ollama clients send `name`
+
+    def ref(self) -> str:
+        return self.model or self.name or ""
+
+
+class ShowRequest(NameRequest, kw_only=True):
+    verbose: bool = False
+
+
+class PullRequest(NameRequest, kw_only=True):
+    stream: bool = True
+    insecure: bool = False
+    accept_license: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+class CopyRequest(Strict, kw_only=True):
+    source: str
+    destination: str
+
+
+class StopRequest(NameRequest, kw_only=True):
+    pass
+
+
+class Details(msgspec.Struct, kw_only=True):
+    format: str = "safetensors"
+    family: str
+    families: list[str]
+    parameter_size: str
+    quantization_level: str = ""
+    parent_model: str = ""
+
+
+class TagModel(msgspec.Struct, kw_only=True):
+    name: str
+    model: str
+    modified_at: str
+    size: int
+    digest: str
+    details: Details
+
+
+class Tags(msgspec.Struct):
+    models: list[TagModel]
+
+
+class PsModel(msgspec.Struct, kw_only=True):
+    name: str
+    model: str
+    size: int
+    digest: str
+    details: Details
+    expires_at: str
+    size_vram: int
+    family: str
+    device: str
+    in_use: int
+
+
+class Ps(msgspec.Struct):
+    models: list[PsModel]
+
+
+class ShowResponse(msgspec.Struct, kw_only=True):
+    license: str
+    modelfile: str
+    parameters: str
+    template: str
+    details: Details
+    model_info: dict[str, Any]
+    capabilities: list[str]
+    modified_at: str
+
+
+JSON = msgspec.json.Encoder()

@@ -1,0 +1,96 @@
+"""The gateway's client for one family worker (protocol v1, MessagePack over httpx).
+
+Transport failures and worker error bodies are translated to typed errors at this
+boundary (:func:`_map_errors`), chained with ``from``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import httpx
+import msgspec
+
+from tollama.errors import InvalidRequest, TollamaError, UnsupportedFeature, WorkerError, WorkerOutOfMemory, WorkerUnavailable
+from tollama_kit import protocol as wire
+
+T = TypeVar("T")
+_HEADERS = {"content-type": wire.CONTENT_TYPE, "accept": wire.CONTENT_TYPE}
+_ERROR = wire.decoder(wire.WorkerError)
+_DECODERS = {t: wire.decoder(t) for t in (wire.Health, wire.Info, wire.LoadResponse, wire.UnloadResponse, wire.ForecastResult)}
+
+
+class WorkerGone(WorkerUnavailable):
+    """The worker's transport failed (it died, or never answered): the runtime should restart it."""
+
+
+@contextmanager
+def _map_errors(family: str, log_tail: Callable[[], str]) -> Iterator[None]:
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise WorkerError(f"the {family} worker timed out ({type(exc).__name__})", family=family) from exc
+    except httpx.TransportError as exc:
+        raise WorkerGone(f"the {family} worker is unreachable ({type(exc).__name__}: {exc})", family=family, log_tail=log_tail() or None) from exc
+
+
+def _raise_for(family: str, resp: httpx.Response, log_tail: Callable[[], str]) -> None:
+    try:
+        err = _ERROR.decode(resp.content)
+    except msgspec.DecodeError:
+        raise WorkerError(f"the {family} worker answered HTTP {resp.status_code}: {resp.text[:500]}", family=family, log_tail=log_tail() or None) from None
+    detail = {"family": family, "worker_code": err.code}
+    if err.code == "out_of_memory":
+        raise WorkerOutOfMemory(err.message, **detail)
+    if err.code == "bad_input":
+        raise InvalidRequest(err.message, **detail)
+    if err.code == "unsupported":
+        raise UnsupportedFeature(err.message, **detail)
+    if err.code == "load_failed":
+        raise WorkerError(f"loading failed in the {family} worker: {err.message}", log_tail=err.log_tail or log_tail() or None, **detail)
+    if err.code == "model_not_loaded":
+        raise WorkerGone(f"the {family} worker lost the model: {err.message}", **detail)
+    raise WorkerError(f"the {family} worker failed: {err.message}", log_tail=err.log_tail or log_tail() or None, **detail)
+
+
+class WorkerClient:
+    def __init__(self, family: str, client: httpx.AsyncClient, log_tail: Callable[[], str] = lambda: "") -> None:
+        self.family = family
+        self._client = client
+        self._log_tail = log_tail
+
+    async def _call(self, method: str, path: str, kind: type[T], body: msgspec.Struct | None = None, timeout: float | None = None) -> T:
+        with _map_errors(self.family, self._log_tail):
+            resp = await self._client.request(
+                method, path, content=wire.encode(body) if body is not None else None, headers=_HEADERS,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,  # type: ignore[arg-type]
+            )
+        if resp.status_code != 200:
+            _raise_for(self.family, resp, self._log_tail)
+        try:
+            return _DECODERS[kind].decode(resp.content)  # type: ignore[no-any-return]
+        except msgspec.DecodeError as exc:
+            raise WorkerError(f"the {self.family} worker sent an undecodable {kind.__name__}: {exc}") from exc
+
+    async def health(self, timeout: float = 2.0) -> wire.Health:
+        return await self._call("GET", "/v1/health", wire.Health, timeout=timeout)
+
+    async def info(self) -> wire.Info:
+        return await self._call("GET", "/v1/info", wire.Info)
+
+    async def load(self, req: wire.LoadRequest) -> wire.LoadResponse:
+        return await self._call("POST", "/v1/load", wire.LoadResponse, req)
+
+    async def unload(self, key: str) -> wire.UnloadResponse:
+        return await self._call("POST", "/v1/unload", wire.UnloadResponse, wire.UnloadRequest(key=key))
+
+    async def forecast(self, batch: wire.ForecastBatch) -> wire.ForecastResult:
+        return await self._call("POST", "/v1/forecast", wire.ForecastResult, batch)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+__all__ = ["TollamaError", "WorkerClient", "WorkerGone"]
