@@ -1,0 +1,1 @@
+"""tollama family adapter for IBM Granite TinyTimeMixer (granite-tsfm)."""
