@@ -1,0 +1,105 @@
+"""Model management, Ollama-shaped: tags, show, pull, delete, copy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.response import Stream
+
+from tollama.api.errors import decode
+from tollama.errors import LicenseNotAccepted, ModelNotFound, TollamaError
+from tollama.models import Models
+from tollama.names import parse_name
+from tollama.pull import PullEvent, Puller
+from tollama.scheduler import Scheduler
+from tollama.schema import CopyRequest, NameRequest, PullRequest, ShowRequest
+
+_JSON = msgspec.json.Encoder()
+
+
+def _json(obj: Any, status: int = 200) -> Response[bytes]:
+    return Response(_JSON.encode(obj), status_code=status, media_type="application/json")
+
+
+@get("/api/tags", sync_to_thread=False)
+def tags(models: Models) -> Response[bytes]:
+    return _json(models.tags())
+
+
+@post("/api/show", status_code=200)
+async def show(request: Request[Any, Any, Any], models: Models) -> Response[bytes]:
+    return _json(models.show(decode(await request.body(), ShowRequest).ref()))
+
+
+@delete("/api/delete", status_code=200)
+async def delete_model(request: Request[Any, Any, Any], models: Models, scheduler: Scheduler) -> Response[bytes]:
+    req = decode(await request.body(), NameRequest)
+    ref = parse_name(req.ref())
+    resolved = models.resolve(ref.full)
+    await scheduler.stop_model(resolved.digest)
+    await asyncio.to_thread(models.store.delete, ref)
+    models.changed()
+    return _json({"status": "success", "model": ref.full})
+
+
+@post("/api/copy", status_code=200)
+async def copy_model(request: Request[Any, Any, Any], models: Models) -> Response[bytes]:
+    req = decode(await request.body(), CopyRequest)
+    src, dst = parse_name(req.source), parse_name(req.destination)
+    await asyncio.to_thread(models.store.copy, src, dst)
+    models.changed()
+    return _json({"status": "success", "source": src.full, "destination": dst.full})
+
+
+@post("/api/pull", status_code=200)
+async def pull(request: Request[Any, Any, Any], models: Models, puller: Puller) -> Response[bytes] | Stream:
+    req = decode(await request.body(), PullRequest)
+    ref = parse_name(req.ref())
+    entry = models.registry.get(ref.name)
+    if entry is None:
+        close = models.registry.closest(ref.name)
+        hint = f"; did you mean '{close}'?" if close else "; `tollama info` lists the catalogue"
+        raise ModelNotFound(f"model '{ref.name}' is not in the catalogue{hint}", model=ref.name)
+    if entry.builtin:
+        models.ensure_builtins()
+        events: AsyncIterator[PullEvent] = _single(PullEvent(status="success"))
+    else:
+        if entry.license_acceptance and not req.accept_license:
+            raise LicenseNotAccepted(
+                f"model '{ref.name}' is licensed {entry.license}, which must be accepted: pull again with "
+                "`accept_license: true` (CLI: --accept-license)",
+                model=ref.name, license=entry.license,
+            )
+        events = puller.pull(ref, entry, accept_license=req.accept_license)  # type: ignore[arg-type]
+    # The first event is awaited here so that early failures (hub unreachable, unknown repo)
+    # answer with their HTTP status instead of inside a 200 stream.
+    first = await anext(events)
+    if not req.stream:
+        last = first
+        async for last in events:
+            pass
+        models.changed()
+        return _json(last)
+    return Stream(_ndjson(first, events, models), media_type="application/x-ndjson")
+
+
+async def _single(event: PullEvent) -> AsyncIterator[PullEvent]:
+    yield event
+
+
+async def _ndjson(first: PullEvent, rest: AsyncIterator[PullEvent], models: Models) -> AsyncIterator[bytes]:
+    yield _JSON.encode(first) + b"\n"
+    try:
+        async for event in rest:
+            yield _JSON.encode(event) + b"\n"
+    except TollamaError as exc:
+        yield _JSON.encode(exc.body()) + b"\n"
+    finally:
+        models.changed()
+
+
+ROUTES = [tags, show, delete_model, copy_model, pull]

@@ -1,0 +1,57 @@
+"""``/``, ``/api/version``, ``/api/info``, health and readiness, ``/metrics``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Response, get
+
+from tollama import __version__
+from tollama.metrics import Metrics
+from tollama.models import Models
+from tollama.runtime.base import Runtime
+from tollama.scheduler import Scheduler
+from tollama_kit.protocol import PROTOCOL_VERSION
+
+_JSON = msgspec.json.Encoder()
+
+
+@get("/", sync_to_thread=False, media_type="text/plain")
+def root() -> str:
+    return "tollama is running"
+
+
+@get("/api/version", sync_to_thread=False)
+def version() -> dict[str, Any]:
+    return {"version": __version__, "protocol_version": PROTOCOL_VERSION}
+
+
+@get("/api/info", sync_to_thread=False)
+def info(models: Models, runtime: Runtime) -> Response[bytes]:
+    catalogue = models.catalogue()
+    body = {
+        "version": __version__,
+        "runtime": runtime.name,
+        "families": models.registry.families(),
+        "models": catalogue,
+    }
+    return Response(_JSON.encode(body), media_type="application/json")
+
+
+@get("/healthz", sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", sync_to_thread=False)
+def readyz(models: Models) -> dict[str, Any]:
+    return {"status": "ready", "models": len(models.registry)}
+
+
+@get("/metrics", sync_to_thread=False, media_type="text/plain; version=0.0.4")
+def metrics(metrics: Metrics, scheduler: Scheduler) -> str:
+    return metrics.render(scheduler)
+
+
+ROUTES = [root, version, info, healthz, readyz, metrics]

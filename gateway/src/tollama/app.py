@@ -1,0 +1,111 @@
+"""The app factory and its wiring: the one place where collaborators are built.
+
+``create_app(settings)`` returns a Litestar app whose lifespan owns the long-lived
+resources (the hub's httpx client, the scheduler and its reaper, the runtime).
+Tests pass a ``runtime`` or ``hub_transport`` to swap in fakes or test servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi.config import OpenAPIConfig
+
+from tollama import __version__
+from tollama.api import forecast as forecast_routes
+from tollama.api import models as model_routes
+from tollama.api import system as system_routes
+from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
+from tollama.errors import TollamaError
+from tollama.forecasting import Forecaster
+from tollama.hub import HubClient
+from tollama.keepalive import parse_keep_alive
+from tollama.metrics import Metrics
+from tollama.models import Models
+from tollama.pull import Puller
+from tollama.registry import Registry
+from tollama.runtime.base import Runtime
+from tollama.runtime.select import make_runtime
+from tollama.scheduler import Scheduler
+from tollama.settings import Settings
+from tollama.store import ModelStore
+
+
+class Services:
+    """Everything the handlers depend on, built once per app."""
+
+    def __init__(self, settings: Settings, runtime: Runtime, hub_transport: httpx.AsyncBaseTransport | None) -> None:
+        self.settings = settings
+        self.registry = Registry.load(settings.registry_file)
+        self.store = ModelStore(settings.store_dir)
+        self.models = Models(self.store, self.registry)
+        self.models.ensure_builtins()
+        self.runtime = runtime
+        keep_alive = parse_keep_alive(settings.keep_alive, "TOLLAMA_KEEP_ALIVE")
+        self.scheduler = Scheduler(
+            runtime, default_keep_alive=keep_alive, max_loaded_models=settings.max_loaded_models,
+            max_queue=settings.max_queue, memory_budget=settings.memory_budget,
+        )
+        self.forecaster = Forecaster(
+            self.models, self.scheduler, runtime, device=settings.device, max_series=settings.max_series,
+            default_keep_alive=keep_alive,
+        )
+        self.http = httpx.AsyncClient(transport=hub_transport, timeout=httpx.Timeout(30.0, read=120.0), follow_redirects=False)
+        self.puller = Puller(self.store, HubClient.from_settings(self.http, settings), concurrency=settings.pull_concurrency)
+        self.metrics = Metrics()
+
+    async def close(self) -> None:
+        await self.scheduler.close()
+        await self.http.aclose()
+
+
+def create_app(
+    settings: Settings, *, runtime: Runtime | None = None, hub_transport: httpx.AsyncBaseTransport | None = None
+) -> Litestar:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = Services(settings, runtime or make_runtime(settings), hub_transport)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        services.scheduler.start_reaper()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    def const(value: Any) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    return Litestar(
+        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, *forecast_routes.ROUTES],
+        dependencies={
+            "models": const(services.models),
+            "forecaster": const(services.forecaster),
+            "scheduler": const(services.scheduler),
+            "puller": const(services.puller),
+            "runtime": const(services.runtime),
+            "metrics": const(services.metrics),
+        },
+        exception_handlers={TollamaError: on_tollama_error, HTTPException: on_http_error, Exception: on_unexpected},
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(title="tollama", version=__version__, path="/schema"),
+        request_max_body_size=settings.max_body_bytes,
+        on_app_init=[_keep_state(services)],
+        debug=False,
+    )
+
+
+def _keep_state(services: Services) -> Any:
+    def hook(config: AppConfig) -> AppConfig:
+        config.state["services"] = services
+        return config
+
+    return hook
