@@ -1,0 +1,3 @@
+from tollama.cli import main
+
+main()

@@ -1,0 +1,301 @@
+"""The ``tollama`` command line: a client of the HTTP API, plus ``serve`` and ``runtime``.
+
+Exit codes: 0 success · 1 the server answered with an error · 2 bad usage or input file ·
+3 the server is not running · 4 the model was not found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tollama.client import ApiError, Client, ServerUnreachable
+from tollama.cli import render
+from tollama.cli.inputs import InputError, read_series
+from tollama.settings import Settings, describe
+
+EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+
+
+def _client(settings: Settings) -> Client:
+    return Client(settings.base_url)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+# -- commands -------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from tollama.app import create_app
+
+    app = create_app(settings)
+    sys.stderr.write(f"tollama {__import__('tollama').__version__} listening on {settings.base_url} (home {settings.home})\n")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as c:
+        data = c.tags()
+    if args.json:
+        _print_json(data)
+        return EXIT_OK
+    rows = [[m["name"], m["digest"][:12], render.size(m["size"]), render.ago(m["modified_at"])] for m in data["models"]]
+    render.table(rows, ["NAME", "ID", "SIZE", "MODIFIED"])
+    return EXIT_OK
+
+
+def cmd_ps(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as c:
+        data = c.ps()
+    if args.json:
+        _print_json(data)
+        return EXIT_OK
+    rows = [[m["name"], m["digest"][:12], m["family"], m["device"], render.size(m["size"]), m["expires_at"]] for m in data["models"]]
+    render.table(rows, ["NAME", "ID", "FAMILY", "DEVICE", "SIZE", "UNTIL"])
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as c:
+        data = c.show(args.model)
+    if args.json:
+        _print_json(data)
+    elif args.modelfile:
+        sys.stdout.write(data["modelfile"])
+    elif args.license:
+        sys.stdout.write(data["license"] + "\n")
+    elif args.parameters:
+        sys.stdout.write(data["parameters"] + "\n")
+    else:
+        info = data["model_info"]
+        out = [("family", info["tollama.family"]), ("parameters", data["details"]["parameter_size"]),
+               ("repo", f"{info['tollama.repo']}@{info['tollama.revision']}"), ("license", data["license"]),
+               ("digest", info["tollama.digest"]), ("capabilities", ", ".join(data["capabilities"]))]
+        out += [(k.removeprefix("tollama.capabilities."), str(v)) for k, v in info.items() if k.startswith("tollama.capabilities.")]
+        for k, v in out:
+            sys.stdout.write(f"  {k:<24}{v}\n")
+    return EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace, settings: Settings) -> int:
+    progress = render.PullProgress()
+    with _client(settings) as c:
+        try:
+            for event in c.pull(args.model, accept_license=args.accept_license):
+                progress.event(event)
+        finally:
+            progress.close()
+        family = c.show(args.model)["details"]["family"]
+    _offer_runtime(family, settings, install=args.install_runtime)
+    return EXIT_OK
+
+
+def _offer_runtime(family: str, settings: Settings, *, install: bool | None) -> None:
+    from tollama.runtime.environments import env_dir, env_python
+
+    if env_python(env_dir(settings.runtimes_dir, family, settings.variant)).exists():  # type: ignore[arg-type]
+        return
+    if install is None and sys.stdin.isatty():
+        install = input(f"the {family} runtime is not installed; install it now? [Y/n] ").strip().lower() in ("", "y", "yes")
+    if install:
+        _install_runtime(family, settings)
+    else:
+        sys.stderr.write(f"note: forecasting needs the {family} runtime: `tollama runtime install {family}`\n")
+
+
+def _install_runtime(family: str, settings: Settings) -> Path:
+    from tollama.runtime.environments import family_sources, install
+
+    sources = family_sources(settings.families_dir)
+    if family not in sources:
+        raise InputError(f"unknown family {family!r}; known: {', '.join(sources)}")
+    sys.stderr.write(f"installing the {family} runtime ({settings.variant}) into {settings.runtimes_dir} …\n")
+    path = install(sources[family], settings.families_dir / "kit", settings.runtimes_dir, variant=settings.variant,  # type: ignore[arg-type]
+                   torch_index_url=settings.torch_index_url or None, log=lambda m: sys.stderr.write(f"  + {m}\n"))
+    sys.stderr.write(f"installed {path}\n")
+    return path
+
+
+def cmd_runtime(args: argparse.Namespace, settings: Settings) -> int:
+    from tollama.runtime.environments import family_sources, installed, remove
+
+    if args.action == "list":
+        envs = installed(settings.runtimes_dir)
+        rows = [[name, "installed" if f"{name}-{settings.variant}" in envs else "-"] for name in family_sources(settings.families_dir)]
+        if args.json:
+            _print_json(envs)
+        else:
+            render.table(rows, ["FAMILY", settings.variant.upper()])
+        return EXIT_OK
+    if not args.family:
+        raise InputError(f"`tollama runtime {args.action}` needs a family name")
+    for family in args.family:
+        if args.action == "install":
+            _install_runtime(family, settings)
+        elif not remove(settings.runtimes_dir, family, settings.variant):  # type: ignore[arg-type]
+            sys.stderr.write(f"the {family} runtime is not installed\n")
+    return EXIT_OK
+
+
+def cmd_rm(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as c:
+        for model in args.model:
+            c.delete(model)
+            sys.stdout.write(f"deleted '{model}'\n")
+    return EXIT_OK
+
+
+def cmd_cp(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as c:
+        c.copy(args.source, args.destination)
+    sys.stdout.write(f"copied '{args.source}' to '{args.destination}'\n")
+    return EXIT_OK
+
+
+def cmd_stop(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as c:
+        res = c.stop(args.model)
+    if not res["stopped"]:
+        sys.stderr.write(f"'{res['model']}' was not loaded\n")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+    with _client(settings) as c:
+        data = c.info()
+    if args.json:
+        _print_json(data)
+        return EXIT_OK
+    sys.stdout.write(f"tollama {data['version']} · runtime {data['runtime']} · families {', '.join(data['families'])}\n\n")
+    rows = []
+    for m in data["models"]:
+        caps = m["capabilities"]
+        flags = "".join(ch if caps[k] else "·" for ch, k in (("M", "multivariate"), ("P", "past_covariates"), ("F", "future_covariates"), ("S", "static_covariates"), ("C", "categorical_covariates"), ("N", "missing_values")))
+        rows.append([m["name"], m["family"], m["parameters"], str(caps["max_context"]), str(caps["max_horizon"]), flags, m["license"] + (" (accept)" if m["license_acceptance"] else ""), "yes" if m["installed"] else ""])
+    render.table(rows, ["NAME", "FAMILY", "PARAMS", "CONTEXT", "HORIZON", "MPFSCN", "LICENSE", "INSTALLED"])
+    sys.stdout.write("\nM multivariate · P past covariates · F future covariates · S static · C categorical · N missing values\n")
+    return EXIT_OK
+
+
+def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
+    rows = [list(r) for r in describe(settings)]
+    if args.json:
+        _print_json([dict(zip(("name", "value", "default", "meaning"), r, strict=True)) for r in rows])
+    else:
+        render.table(rows, ["SETTING", "VALUE", "DEFAULT", "MEANING"])
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    series = read_series(Path(args.input))
+    with _client(settings) as c:
+        model = args.model or _default_model(c)
+        request: dict[str, Any] = {"model": model, "series": series}
+        for key in ("horizon", "freq", "keep_alive"):
+            if getattr(args, key) is not None:
+                request[key] = getattr(args, key)
+        if args.quantiles:
+            request["quantiles"] = [float(q) for q in args.quantiles.split(",")]
+        for _attempt in range(3):
+            try:
+                resp = c.forecast(request)
+                break
+            except ApiError as exc:
+                if exc.code == "model_not_found" and "pull" in str(exc):
+                    sys.stderr.write(f"pulling {model} …\n")
+                    progress = render.PullProgress()
+                    for event in c.pull(model, accept_license=args.accept_license):
+                        progress.event(event)
+                    progress.close()
+                elif exc.code == "runtime_not_installed":
+                    _install_runtime(str(exc.body.get("family")), settings)
+                else:
+                    raise
+        else:
+            raise InputError("could not prepare the model")
+    if args.json:
+        _print_json(resp)
+    else:
+        render.forecast_table(resp)
+    return EXIT_OK
+
+
+def _default_model(c: Client) -> str:
+    """The newest model pulled, else the baseline AutoETS (installed from the first start)."""
+    pulled = [m for m in c.tags()["models"] if m["details"]["family"] != "baseline"]
+    if pulled:
+        return str(max(pulled, key=lambda m: m["modified_at"])["name"])
+    return "auto-ets"
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tollama", description="Ollama for time-series foundation models.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Any, help: str, *, json_flag: bool = False, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:  # noqa: A002
+        sp = sub.add_parser(name, help=help, description=help, aliases=list(aliases))
+        sp.set_defaults(fn=fn)
+        if json_flag:
+            sp.add_argument("--json", action="store_true", help="machine-readable output")
+        return sp
+
+    add("serve", cmd_serve, "start the server (TOLLAMA_HOST, TOLLAMA_PORT, TOLLAMA_HOME; see `tollama settings`)")
+    sp = add("pull", cmd_pull, "download a model from the catalogue")
+    sp.add_argument("model")
+    sp.add_argument("--accept-license", action="store_true", help="accept a licence that requires it (e.g. CC-BY-NC-4.0)")
+    sp.add_argument("--install-runtime", action=argparse.BooleanOptionalAction, default=None, help="also install the family runtime")
+    add("list", cmd_list, "list installed models", json_flag=True, aliases=("ls",))
+    sp = add("show", cmd_show, "show a model's details", json_flag=True)
+    sp.add_argument("model")
+    sp.add_argument("--modelfile", action="store_true", help="print the TSModelfile")
+    sp.add_argument("--license", action="store_true", help="print the licence")
+    sp.add_argument("--parameters", action="store_true", help="print the parameters")
+    sp = add("rm", cmd_rm, "delete models", aliases=("delete",))
+    sp.add_argument("model", nargs="+")
+    sp = add("cp", cmd_cp, "copy a model under a new name", aliases=("copy",))
+    sp.add_argument("source")
+    sp.add_argument("destination")
+    add("info", cmd_info, "the catalogue: families, capabilities, licences", json_flag=True)
+    add("ps", cmd_ps, "list loaded models", json_flag=True)
+    sp = add("stop", cmd_stop, "unload a model now")
+    sp.add_argument("model")
+    sp = add("run", cmd_run, "forecast a CSV (long format) or JSON file; pulls the model if needed", json_flag=True)
+    sp.add_argument("model", nargs="?", help="default: the newest pulled model, else auto-ets")
+    sp.add_argument("--input", "-i", required=True, help="CSV (id, timestamp, value columns) or JSON")
+    sp.add_argument("--horizon", "-H", type=int)
+    sp.add_argument("--quantiles", "-q", help="comma-separated levels, e.g. 0.1,0.5,0.9")
+    sp.add_argument("--freq")
+    sp.add_argument("--keep-alive", dest="keep_alive")
+    sp.add_argument("--accept-license", action="store_true")
+    sp = add("runtime", cmd_runtime, "manage family environments (process runtime)", json_flag=True)
+    sp.add_argument("action", choices=["install", "list", "remove"])
+    sp.add_argument("family", nargs="*")
+    add("settings", cmd_settings, "print every setting with its value, default and meaning", json_flag=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        code = args.fn(args, settings)
+    except ServerUnreachable as exc:
+        sys.stderr.write(f"Error: {exc}\n")
+        code = EXIT_UNREACHABLE
+    except ApiError as exc:
+        sys.stderr.write(f"Error: {exc}\n")
+        code = EXIT_NOT_FOUND if exc.code == "model_not_found" else EXIT_API
+    except InputError as exc:
+        sys.stderr.write(f"Error: {exc}\n")
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
