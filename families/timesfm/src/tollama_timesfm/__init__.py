@@ -1,0 +1,1 @@
+"""tollama family worker for Google TimesFM 2.5 (see docs/families/timesfm.md)."""
