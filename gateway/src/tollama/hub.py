@@ -141,9 +141,11 @@ class HubClient:
                     raise
 
     async def _download_once(self, repo: str, commit: str, file: RemoteFile, dest: Path, progress: Progress) -> None:
-        have = dest.stat().st_size if dest.exists() else 0
+        if not dest.exists():
+            dest.touch()
+        have = dest.stat().st_size
         if have > file.size:
-            dest.unlink()
+            dest.write_bytes(b"")
             have = 0
         progress(have)
         if have == file.size:

@@ -126,8 +126,6 @@ class Puller:
         except asyncio.CancelledError:
             error = InternalError(f"the pull of '{ref.full}' was cancelled", model=ref.full)
             raise
-        except BaseExceptionGroup as group:  # from the TaskGroup: report the first real failure
-            error = _first(group)
         except Exception as exc:  # noqa: BLE001 - handed to every subscriber, who raises it
             error = exc
         finally:
@@ -154,11 +152,17 @@ class Puller:
             digests: dict[str, str] = {}  # path -> sha256 digest
             staged: dict[str, Path] = {}  # sha256 digest -> verified partial waiting for commit
 
-            async def fetch_small(f: RemoteFile) -> None:
+            small: dict[str, RemoteFile] = {}  # git blob id -> one file with that content
+            for f in files:
                 hit = known.get(f.path)
-                if hit is not None and hit.size == f.size and store.has_blob(hit.digest):
+                if f.sha256 is not None:
+                    digests[f.path] = f.sha256
+                elif hit is not None and hit.size == f.size and store.has_blob(hit.digest):
                     digests[f.path] = hit.digest
-                    return
+                else:
+                    small.setdefault(f.key, f)
+
+            async def fetch_small(f: RemoteFile) -> None:
                 partial = store.partial_path(f.key)
                 async with limit:
                     await self.hub.download(listing.repo, listing.commit, f, partial, lambda _n: None)
@@ -167,13 +171,12 @@ class Puller:
                     partial.unlink(missing_ok=True)
                     raise IntegrityError(f"{f.path} does not match its git blob id {f.git_oid} (got {sha1})")
                 pins.enter_context(store.pin([sha256]))
-                digests[f.path] = sha256
                 staged[sha256] = partial
+                for same in files:
+                    if same.git_oid == f.git_oid:
+                        digests[same.path] = sha256
 
-            await _all(fetch_small(f) for f in files if f.sha256 is None)
-            for f in files:
-                if f.sha256 is not None:
-                    digests[f.path] = f.sha256
+            await _all(fetch_small(f) for f in small.values())
 
             large: dict[str, RemoteFile] = {}  # one download per distinct content
             for f in files:
