@@ -1,0 +1,145 @@
+"""Request preparation for Sundial: options, missing values, context windows, covariates.
+
+Pure numpy (no torch), so it is cheap to import and to test. Sundial is a univariate model
+with no covariate input and no missing-value mask, so this module turns every
+:class:`~tollama_kit.adapter.SeriesInput` into plain NaN-free 1-D float32 rows ("units"), one
+per target variate, and says what it had to change in warnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tollama_kit.adapter import ForecastInput, Options, SeriesInput
+from tollama_kit.errors import BadInput, Unsupported
+
+FAMILY = "sundial"
+
+#: Option defaults, as documented in docs/families/sundial.md.
+DEFAULT_NUM_SAMPLES = 20
+DEFAULT_SEED = 0
+DEFAULT_BATCH_SIZE = 64
+MAX_NUM_SAMPLES = 1000
+COVARIATES_MODES = ("best_effort", "strict")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options of one forecast call, validated."""
+
+    num_samples: int
+    seed: int | None
+    """``None`` (option ``seed`` < 0): unseeded, and rows of equal length share one forward pass."""
+    context_length: int
+    batch_size: int
+    covariates_mode: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One univariate row the model forecasts: ``series`` index, ``variate`` index, values."""
+
+    series: int
+    variate: int
+    values: np.ndarray
+
+
+def _int_option(options: Options, name: str, default: int, lo: int, hi: int | None = None) -> int:
+    raw = options.get(name, default)
+    if isinstance(raw, bool):
+        raise BadInput(f"option {name!r} must be an integer, got {raw!r}")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str):
+        try:
+            raw = int(raw.strip())
+        except ValueError:
+            raise BadInput(f"option {name!r} must be an integer, got {raw!r}") from None
+    if not isinstance(raw, int):
+        raise BadInput(f"option {name!r} must be an integer, got {raw!r}")
+    if raw < lo or (hi is not None and raw > hi):
+        limit = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+        raise BadInput(f"option {name!r} must be {limit}, got {raw}")
+    return raw
+
+
+def read_settings(options: Options, max_context: int, warnings: list[str]) -> Settings:
+    """Validate the options this family reads; unknown options are ignored."""
+    num_samples = _int_option(options, "num_samples", DEFAULT_NUM_SAMPLES, 1, MAX_NUM_SAMPLES)
+    seed = _int_option(options, "seed", DEFAULT_SEED, -1, 2**63 - 1)
+    context_length = _int_option(options, "context_length", max_context, 1)
+    if context_length > max_context:
+        warnings.append(
+            f"{FAMILY}: context_length {context_length} exceeds the model's maximum context {max_context}; "
+            f"the last {max_context} points were used"
+        )
+        context_length = max_context
+    batch_size = _int_option(options, "batch_size", DEFAULT_BATCH_SIZE, 1)
+    mode = str(options.get("covariates_mode", "best_effort"))
+    if mode not in COVARIATES_MODES:
+        raise BadInput(f"option 'covariates_mode' must be one of {list(COVARIATES_MODES)}, got {mode!r}")
+    return Settings(num_samples, None if seed < 0 else seed, context_length, batch_size, mode)
+
+
+def check_covariates(series: list[SeriesInput], mode: str, warnings: list[str]) -> None:
+    """Sundial reads no covariates: refuse them (strict) or drop them with a warning."""
+    dropped: dict[str, list[str]] = {}
+    for s in series:
+        kinds = [
+            f"{kind} covariate {name!r}"
+            for kind, names in (
+                ("past", s.past_covariates),
+                ("future", s.future_covariates),
+                ("static", s.static_covariates),
+            )
+            for name in names
+        ]
+        if kinds:
+            dropped[s.id] = kinds
+    if not dropped:
+        return
+    listing = "; ".join(f"series {sid!r}: {', '.join(kinds)}" for sid, kinds in dropped.items())
+    if mode == "strict":
+        raise Unsupported(f"{FAMILY} forecasts from the target history only and cannot use covariates ({listing})")
+    warnings.append(f"{FAMILY}: covariates are not supported by this model and were ignored ({listing})")
+
+
+def fill_missing(values: np.ndarray, what: str, warnings: list[str]) -> np.ndarray:
+    """Drop leading NaNs, interpolate interior ones linearly, carry the last value over trailing ones."""
+    observed = np.flatnonzero(~np.isnan(values))
+    if observed.size == 0:
+        raise BadInput(f"{what} has no observed values (all NaN)")
+    if observed.size == values.size:
+        return values
+    first = int(observed[0])
+    trimmed = values[first:]
+    idx = np.arange(trimmed.size)
+    mask = np.isnan(trimmed)
+    filled = trimmed.copy()
+    # np.interp holds the last observed value beyond the end: the trailing gap is carried forward.
+    filled[mask] = np.interp(idx[mask], idx[~mask], trimmed[~mask]).astype(np.float32)
+    parts = []
+    if first:
+        parts.append(f"{first} leading missing value(s) dropped")
+    if mask.any():
+        parts.append(f"{int(mask.sum())} missing value(s) filled by linear interpolation")
+    warnings.append(f"{FAMILY}: {what}: {', '.join(parts)} (the model takes no missing-value mask)")
+    return filled
+
+
+def to_units(batch: ForecastInput, settings: Settings, warnings: list[str]) -> list[Unit]:
+    """One NaN-free row per (series, variate), cut to the last ``context_length`` points."""
+    units = []
+    for i, s in enumerate(batch.series):
+        target = np.asarray(s.target, dtype=np.float32)
+        if target.ndim != 2 or target.shape[1] == 0:
+            raise BadInput(f"series {s.id!r}: target must have shape (n_targets, length >= 1), got {target.shape}")
+        if not np.isfinite(target[~np.isnan(target)]).all():
+            raise BadInput(f"series {s.id!r}: target holds infinite values")
+        for v in range(target.shape[0]):
+            what = f"series {s.id!r}" + (f" variate {v}" if target.shape[0] > 1 else "")
+            row = fill_missing(target[v], what, warnings)
+            units.append(Unit(i, v, np.ascontiguousarray(row[-settings.context_length :])))
+    return units
