@@ -58,19 +58,30 @@ class Services:
             self.models, self.scheduler, runtime, device=settings.device, max_series=settings.max_series,
             default_keep_alive=keep_alive,
         )
-        self.http = httpx.AsyncClient(transport=hub_transport, timeout=httpx.Timeout(30.0, read=120.0), follow_redirects=False)
-        self.puller = Puller(self.store, HubClient.from_settings(self.http, settings), concurrency=settings.pull_concurrency)
+        self._hub_transport = hub_transport
+        self._http: httpx.AsyncClient | None = None
+        self._puller: Puller | None = None
         self.metrics = Metrics()
+
+    @property
+    def puller(self) -> Puller:
+        """Built on first use: an idle gateway holds no TLS context and no hub connection pool."""
+        if self._puller is None:
+            self._http = httpx.AsyncClient(transport=self._hub_transport, timeout=httpx.Timeout(30.0, read=120.0), follow_redirects=False)
+            self._puller = Puller(self.store, HubClient.from_settings(self._http, self.settings), concurrency=self.settings.pull_concurrency)
+        return self._puller
 
     async def close(self) -> None:
         await self.scheduler.close()
-        await self.http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
 
 def create_app(
     settings: Settings, *, runtime: Runtime | None = None, hub_transport: httpx.AsyncBaseTransport | None = None
 ) -> Litestar:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     services = Services(settings, runtime or make_runtime(settings), hub_transport)
 
     @contextlib.asynccontextmanager
@@ -90,8 +101,7 @@ def create_app(
             "models": const(services.models),
             "forecaster": const(services.forecaster),
             "scheduler": const(services.scheduler),
-            "puller": const(services.puller),
-            "runtime": const(services.runtime),
+            "puller": Provide(lambda: services.puller, use_cache=False, sync_to_thread=False),
             "metrics": const(services.metrics),
         },
         exception_handlers={TollamaError: on_tollama_error, HTTPException: on_http_error, Exception: on_unexpected},

@@ -12,6 +12,10 @@ from typing import Annotated, Any
 import msgspec
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 20x faster
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 20x faster
+
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 Level = Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)]
 
@@ -77,7 +81,7 @@ class Registry:
     @classmethod
     def load(cls, path: Path) -> Registry:
         try:
-            raw = yaml.safe_load(path.read_text())
+            raw = yaml.load(path.read_text(), Loader=_LOADER)  # noqa: S506 - a safe loader
         except (OSError, yaml.YAMLError) as exc:
             raise RegistryError(f"cannot read registry {path}: {exc}") from exc
         try:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
+from litestar.di import NamedDependency
 from litestar import Request, Response, get, post
 from litestar.response import Stream
 
@@ -29,7 +30,7 @@ def _json(obj: Any, status: int = 200) -> Response[bytes]:
 
 
 @post("/api/forecast", status_code=200)
-async def forecast(request: Request[Any, Any, Any], forecaster: Forecaster, metrics: Metrics) -> Response[bytes] | Stream:
+async def forecast(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster], metrics: NamedDependency[Metrics]) -> Response[bytes] | Stream:
     req = decode(await request.body(), ForecastRequest)
     if req.stream:
         return Stream(_stream(forecaster, req, metrics), media_type=_NDJSON)
@@ -43,7 +44,7 @@ async def forecast(request: Request[Any, Any, Any], forecaster: Forecaster, metr
     return _json(resp)
 
 
-async def _stream(forecaster: Forecaster, req: ForecastRequest, metrics: Metrics) -> AsyncIterator[bytes]:
+async def _stream(forecaster: NamedDependency[Forecaster], req: ForecastRequest, metrics: NamedDependency[Metrics]) -> AsyncIterator[bytes]:
     events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
 
     def emit(status: str) -> None:
@@ -76,18 +77,18 @@ async def _stream(forecaster: Forecaster, req: ForecastRequest, metrics: Metrics
 
 
 @post("/api/validate", status_code=200)
-async def validate_request(request: Request[Any, Any, Any], forecaster: Forecaster) -> Response[bytes]:
+async def validate_request(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster]) -> Response[bytes]:
     return _json(forecaster.dry_run(decode(await request.body(), ForecastRequest)))
 
 
 @get("/api/ps", sync_to_thread=False)
-def ps(scheduler: Scheduler, models: Models) -> Response[bytes]:
+def ps(scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -> Response[bytes]:
     now = scheduler.clock()
     return _json(Ps(models=[models.ps_entry(slot, now) for slot in scheduler.loaded()]))
 
 
 @post("/api/stop", status_code=200)
-async def stop(request: Request[Any, Any, Any], scheduler: Scheduler, models: Models) -> Response[bytes]:
+async def stop(request: Request[Any, Any, Any], scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -> Response[bytes]:
     req = decode(await request.body(), StopRequest)
     resolved = models.resolve(req.ref())
     stopped = await scheduler.stop_model(resolved.digest)

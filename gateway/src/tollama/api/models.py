@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
+from litestar.di import NamedDependency
 from litestar import Request, Response, delete, get, post
 from litestar.response import Stream
 
@@ -26,17 +27,17 @@ def _json(obj: Any, status: int = 200) -> Response[bytes]:
 
 
 @get("/api/tags", sync_to_thread=False)
-def tags(models: Models) -> Response[bytes]:
+def tags(models: NamedDependency[Models]) -> Response[bytes]:
     return _json(models.tags())
 
 
 @post("/api/show", status_code=200)
-async def show(request: Request[Any, Any, Any], models: Models) -> Response[bytes]:
+async def show(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes]:
     return _json(models.show(decode(await request.body(), ShowRequest).ref()))
 
 
 @delete("/api/delete", status_code=200)
-async def delete_model(request: Request[Any, Any, Any], models: Models, scheduler: Scheduler) -> Response[bytes]:
+async def delete_model(request: Request[Any, Any, Any], models: NamedDependency[Models], scheduler: NamedDependency[Scheduler]) -> Response[bytes]:
     req = decode(await request.body(), NameRequest)
     ref = parse_name(req.ref())
     resolved = models.resolve(ref.full)
@@ -47,7 +48,7 @@ async def delete_model(request: Request[Any, Any, Any], models: Models, schedule
 
 
 @post("/api/copy", status_code=200)
-async def copy_model(request: Request[Any, Any, Any], models: Models) -> Response[bytes]:
+async def copy_model(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes]:
     req = decode(await request.body(), CopyRequest)
     src, dst = parse_name(req.source), parse_name(req.destination)
     await asyncio.to_thread(models.store.copy, src, dst)
@@ -56,7 +57,7 @@ async def copy_model(request: Request[Any, Any, Any], models: Models) -> Respons
 
 
 @post("/api/pull", status_code=200)
-async def pull(request: Request[Any, Any, Any], models: Models, puller: Puller) -> Response[bytes] | Stream:
+async def pull(request: Request[Any, Any, Any], models: NamedDependency[Models], puller: NamedDependency[Puller]) -> Response[bytes] | Stream:
     req = decode(await request.body(), PullRequest)
     ref = parse_name(req.ref())
     entry = models.registry.get(ref.name)
@@ -91,7 +92,7 @@ async def _single(event: PullEvent) -> AsyncIterator[PullEvent]:
     yield event
 
 
-async def _ndjson(first: PullEvent, rest: AsyncIterator[PullEvent], models: Models) -> AsyncIterator[bytes]:
+async def _ndjson(first: PullEvent, rest: AsyncIterator[PullEvent], models: NamedDependency[Models]) -> AsyncIterator[bytes]:
     yield _JSON.encode(first) + b"\n"
     try:
         async for event in rest:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from litestar.di import NamedDependency
 from litestar import Response, get
 
 from tollama import __version__
 from tollama.metrics import Metrics
 from tollama.models import Models
-from tollama.runtime.base import Runtime
+from tollama.forecasting import Forecaster
 from tollama.scheduler import Scheduler
 from tollama_kit.protocol import PROTOCOL_VERSION
 
@@ -28,11 +29,11 @@ def version() -> dict[str, Any]:
 
 
 @get("/api/info", sync_to_thread=False)
-def info(models: Models, runtime: Runtime) -> Response[bytes]:
+def info(models: NamedDependency[Models], forecaster: NamedDependency[Forecaster]) -> Response[bytes]:
     catalogue = models.catalogue()
     body = {
         "version": __version__,
-        "runtime": runtime.name,
+        "runtime": forecaster.runtime.name,
         "families": models.registry.families(),
         "models": catalogue,
     }
@@ -45,12 +46,12 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", sync_to_thread=False)
-def readyz(models: Models) -> dict[str, Any]:
+def readyz(models: NamedDependency[Models]) -> dict[str, Any]:
     return {"status": "ready", "models": len(models.registry)}
 
 
 @get("/metrics", sync_to_thread=False, media_type="text/plain; version=0.0.4")
-def metrics(metrics: Metrics, scheduler: Scheduler) -> str:
+def metrics(metrics: NamedDependency[Metrics], scheduler: NamedDependency[Scheduler]) -> str:
     return metrics.render(scheduler)
 
 

@@ -1,0 +1,126 @@
+"""Every validation rule: the bad input, its 4xx, its stable code and a message naming the field.
+
+Validation happens before any worker starts: each case also asserts nothing was started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from fakes import InProcessRuntime
+
+OK_SERIES = {"id": "a", "target": [1.0, 2.0, 3.0, 4.0, 5.0]}
+
+
+def base(**kw: Any) -> dict[str, Any]:
+    body = {"model": "chronos-bolt-tiny", "horizon": 4, "series": [OK_SERIES]}
+    body.update(kw)
+    return body
+
+
+CASES: list[tuple[str, Any, int, str, str]] = [
+    # (case, body (dict or raw bytes), status, code, text the message must contain)
+    ("nan literal", b'{"model":"chronos-bolt-tiny","horizon":2,"series":[[1,NaN]]}', 400, "invalid_request", "NaN"),
+    ("infinite number", b'{"model":"chronos-bolt-tiny","horizon":2,"series":[[1,1e999]]}', 400, "invalid_value", "$.series[0][1]"),
+    ("unknown field", base(horizn=3), 400, "invalid_value", "horizn"),
+    ("unknown series field", base(series=[{"id": "a", "target": [1, 2], "colour": 1}]), 400, "invalid_value", "colour"),
+    ("unknown option", base(options={"temperature": 1}), 400, "invalid_value", "temperature"),
+    ("empty body", b"", 400, "invalid_request", "empty"),
+    ("not json", b"{model", 400, "invalid_request", "not valid JSON"),
+    ("horizon zero", base(horizon=0), 400, "invalid_value", "$.horizon"),
+    ("horizon past limit", base(horizon=65), 400, "invalid_value", "maximum of 64"),
+    ("missing horizon", {"model": "chronos-bolt-tiny", "series": [OK_SERIES]}, 400, "invalid_value", "horizon is required"),
+    ("quantile out of range", base(quantiles=[0.1, 1.0]), 400, "invalid_value", "$.quantiles[1]"),
+    ("quantiles unsorted", base(quantiles=[0.9, 0.1]), 400, "invalid_value", "sorted"),
+    ("quantiles duplicated", base(quantiles=[0.5, 0.5]), 400, "invalid_value", "unique"),
+    ("no series", base(series=[]), 400, "invalid_value", "at least one series"),
+    ("empty target", base(series=[{"id": "a", "target": []}]), 400, "invalid_value", "target is empty"),
+    ("all null", base(series=[{"id": "a", "target": [None, None]}]), 400, "invalid_value", "every value is null"),
+    ("duplicate ids", base(series=[OK_SERIES, OK_SERIES]), 400, "invalid_value", "duplicate series id 'a'"),
+    ("string in target", base(series=[{"id": "a", "target": [1, "x"]}]), 400, "invalid_value", "$.series[0].target[1]"),
+    ("ragged variates", {"model": "chronos-2", "horizon": 2, "series": [{"id": "a", "target": [[1, 2, 3], [1, 2]]}]}, 400, "invalid_value", "same length"),
+    ("bad timestamp", base(series=[{"id": "a", "target": [1, 2, 3], "timestamps": ["2024-01-01", "soon", "2024-01-03"]}]), 400, "invalid_value", "timestamps[1]"),
+    ("unsorted timestamps", base(series=[{"id": "a", "target": [1, 2, 3], "timestamps": ["2024-01-01", "2024-01-03", "2024-01-02"]}]), 400, "invalid_value", "strictly increasing"),
+    ("duplicate timestamps", base(series=[{"id": "a", "target": [1, 2, 3], "timestamps": ["2024-01-01", "2024-01-01", "2024-01-02"]}]), 400, "invalid_value", "strictly increasing"),
+    ("timestamp count", base(series=[{"id": "a", "target": [1, 2, 3], "timestamps": ["2024-01-01"]}]), 400, "invalid_value", "one timestamp per target value"),
+    ("unknown freq", base(freq="fortnightly", series=[{"id": "a", "target": [1, 2, 3], "start": "2024-01-01"}]), 400, "invalid_value", "fortnightly"),
+    ("start without freq", base(series=[{"id": "a", "target": [1, 2, 3], "start": "2024-01-01"}]), 400, "invalid_value", "explicit freq"),
+    ("auto without timestamps", base(freq="auto"), 400, "invalid_value", "needs timestamps"),
+    ("auto on irregular", base(freq="auto", series=[{"id": "a", "target": [1, 2, 3], "timestamps": ["2024-01-01", "2024-01-02", "2024-01-09"]}]), 400, "invalid_value", "not regularly spaced"),
+    ("past covariate length", {"model": "chronos-2", "horizon": 2, "series": [{"id": "a", "target": [1, 2, 3], "past_covariates": {"x": [1, 2]}}]}, 400, "invalid_value", "past_covariates.x"),
+    ("future covariate length", {"model": "chronos-2", "horizon": 2, "series": [{"id": "a", "target": [1, 2, 3], "future_covariates": {"x": [1, 2, 3]}}]}, 400, "invalid_value", "expected 5 values, got 3"),
+    ("mixed covariate", {"model": "chronos-2", "horizon": 1, "series": [{"id": "a", "target": [1, 2], "past_covariates": {"x": [1, "b"]}}]}, 400, "invalid_value", "not a mix"),
+    ("null covariate", {"model": "chronos-2", "horizon": 1, "series": [{"id": "a", "target": [1, 2], "past_covariates": {"x": [1, None]}}]}, 400, "invalid_value", "must not be null"),
+    ("covariate in both", {"model": "chronos-2", "horizon": 1, "series": [{"id": "a", "target": [1, 2], "past_covariates": {"x": [1, 2]}, "future_covariates": {"x": [1, 2, 3]}}]}, 400, "invalid_value", "both past and future"),
+    ("strict covariates", base(options={"covariates_mode": "strict"}, series=[{"id": "a", "target": [1, 2, 3], "past_covariates": {"x": [1, 2, 3]}}]), 422, "unsupported", "past covariates"),
+    ("strict multivariate", base(options={"covariates_mode": "strict"}, series=[{"id": "a", "target": [[1, 2], [3, 4]]}]), 422, "unsupported", "univariate"),
+    ("strict missing values", {"model": "granite-ttm-r2", "horizon": 4, "options": {"covariates_mode": "strict"}, "series": [{"id": "a", "target": [1, None, 3]}]}, 422, "unsupported", "missing values"),
+    ("bad covariates_mode", base(options={"covariates_mode": "lenient"}), 400, "invalid_value", "covariates_mode"),
+    ("bad keep_alive", base(keep_alive="soon"), 400, "invalid_value", "keep_alive"),
+    ("hostile model name", base(model="../../etc/passwd"), 400, "invalid_model_name", "../../etc/passwd"),
+    ("absolute model name", base(model="/abs"), 400, "invalid_model_name", "/abs"),
+    ("empty model name", base(model=""), 400, "invalid_model_name", "''"),
+    ("unknown model", base(model="chronos-bolt-smal"), 404, "model_not_found", "chronos-bolt-small"),
+    ("family not installed", {"model": "granite-ttm-r2", "horizon": 4, "series": [OK_SERIES]}, 409, "runtime_not_installed", "granite"),
+    ("too many series", base(series=[[1.0, 2.0]] * 10_001), 400, "invalid_value", "limit of 10000"),
+]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient[Any], InProcessRuntime]]:
+    """One app for the whole table: validation never starts a worker, so cases cannot interfere."""
+    from conftest import install_fake
+    from tollama.app import create_app
+    from tollama.settings import Settings
+
+    runtime = InProcessRuntime()
+    app = create_app(Settings(home=tmp_path_factory.mktemp("home")), runtime=runtime)
+    for name, family in (("chronos-bolt-tiny", "chronos"), ("chronos-2", "chronos"), ("granite-ttm-r2", "granite")):
+        install_fake(app.state["services"].store, name, family)
+    with TestClient(app) as c:
+        yield c, runtime
+
+
+@pytest.mark.parametrize(("case", "body", "status", "code", "needle"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_clear_4xx(shared: tuple[TestClient[Any], InProcessRuntime], case: str, body: Any, status: int, code: str, needle: str) -> None:
+    client, runtime = shared
+    if isinstance(body, bytes):
+        resp = client.post("/api/forecast", content=body, headers={"content-type": "application/json"})
+    else:
+        resp = client.post("/api/forecast", json=body)
+    assert resp.status_code == status, resp.text
+    payload = resp.json()
+    assert payload["code"] == code
+    assert needle in payload["error"], payload["error"]
+    assert runtime.started == [], "validation must refuse before any worker starts"
+
+
+def test_validation_errors_carry_path_limit_and_value(client: TestClient[Any]) -> None:
+    body = client.post("/api/forecast", json=base(horizon=100)).json()
+    assert body == {**body, "path": "$.horizon", "limit": 64, "value": 100}
+
+
+def test_oversized_body_is_413(settings: Any, runtime: InProcessRuntime) -> None:
+    from dataclasses import replace
+
+    from tollama.app import create_app
+
+    app = create_app(replace(settings, max_body_bytes=1000), runtime=runtime)
+    with TestClient(app) as c:
+        resp = c.post("/api/forecast", json=base(series=[[1.0] * 500]))
+    assert resp.status_code == 413
+    assert resp.json()["code"] == "payload_too_large"
+
+
+def test_validate_endpoint_is_a_dry_run(client: TestClient[Any], runtime: InProcessRuntime) -> None:
+    resp = client.post("/api/validate", json=base(series=[{"id": "a", "target": [1, 2, 3], "past_covariates": {"x": [1, 2, 3]}}]))
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["valid"] and body["horizon"] == 4 and body["series"] == 1
+    assert any("dropped" in w for w in body["warnings"])
+    assert runtime.started == []
+    assert client.post("/api/validate", json=base(horizon=0)).status_code == 400
