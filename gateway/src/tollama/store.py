@@ -146,7 +146,13 @@ class ModelStore:
 
     # -- reading ---------------------------------------------------------------------------
     def digest(self, m: Manifest) -> str:
-        return "sha256:" + hashlib.sha256(_encoder.encode(m)).hexdigest()
+        """The model's identity: its content, not its name or creation time.
+
+        A copy keeps the digest of its source (as ``ollama cp`` does), and creating a model
+        twice from the same TSModelfile gives the same digest.
+        """
+        content = msgspec.structs.replace(m, name="", created_at="")
+        return "sha256:" + hashlib.sha256(_encoder.encode(content)).hexdigest()
 
     def manifest_path(self, ref: ModelRef) -> Path:
         return self.manifests_dir / ref.namespace / ref.model / ref.tag

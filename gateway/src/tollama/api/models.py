@@ -75,7 +75,7 @@ async def pull(request: Request[Any, Any, Any], models: NamedDependency[Models],
                 "`accept_license: true` (CLI: --accept-license)",
                 model=ref.name, license=entry.license,
             )
-        events = puller.pull(ref, entry, accept_license=req.accept_license)  # type: ignore[arg-type]
+        events = puller.pull(ref, entry, accept_license=req.accept_license)
     # The first event is awaited here so that early failures (hub unreachable, unknown repo)
     # answer with their HTTP status instead of inside a 200 stream.
     first = await anext(events)
