@@ -1,0 +1,177 @@
+"""From validated requests to the tensors ``MoiraiForecast``/``Moirai2Forecast.forward`` take.
+
+Layout (the one uni2ts' own GluonTS ``TFTInstanceSplitter`` produces, so the tensor path
+equals the predictor path): arrays are right-aligned on the last observation and padded
+on the left with 0 (``past_is_pad`` = 1, observed = False). Known-future covariates span
+the look-back plus the horizon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tollama_kit.adapter import Options, SeriesInput
+from tollama_kit.errors import BadInput, Unsupported
+
+from tollama_uni2ts.catalog import Spec
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options one forecast call runs with (validated)."""
+
+    context_length: int
+    covariates_mode: str
+    patch_size: int | str
+    num_samples: int
+    seed: int
+    batch_size: int
+
+
+def _int(options: Options, name: str, default: int, minimum: int) -> int:
+    value = options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadInput(f"option {name!r} must be an integer, got {value!r}")
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadInput(f"option {name!r} must be an integer, got {value!r}") from None
+    if number != float(value) or number < minimum:
+        raise BadInput(f"option {name!r} must be an integer >= {minimum}, got {value!r}")
+    return number
+
+
+def settings(options: Options, spec: Spec, patch_sizes: Sequence[int]) -> Settings:
+    mode = str(options.get("covariates_mode", "best_effort"))
+    if mode not in ("strict", "best_effort"):
+        raise BadInput(f"option 'covariates_mode' must be 'strict' or 'best_effort', got {mode!r}")
+    patch: int | str = "auto"
+    raw_patch = options.get("patch_size", "auto")
+    if spec.kind == "moirai-1" and raw_patch != "auto":
+        patch = _int(options, "patch_size", 0, 1)
+        if patch not in patch_sizes:
+            raise BadInput(f"option 'patch_size' must be 'auto' or one of {list(patch_sizes)}, got {raw_patch!r}")
+    return Settings(
+        context_length=min(_int(options, "context_length", spec.default_context, 1), spec.max_context),
+        covariates_mode=mode,
+        patch_size=patch,
+        num_samples=_int(options, "num_samples", 100, 1),
+        seed=_int(options, "seed", 0, -1),
+        batch_size=_int(options, "batch_size", 64, 1),
+    )
+
+
+@dataclass
+class Prepared:
+    """One series cut to its look-back: target (V, W), future (F, W+H), past (P, W)."""
+
+    index: int
+    target: np.ndarray
+    future: np.ndarray
+    past: np.ndarray
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.target.shape[0], self.future.shape[0], self.past.shape[0])
+
+    @property
+    def window(self) -> int:
+        return int(self.target.shape[1])
+
+
+@dataclass
+class Preparation:
+    series: list[Prepared] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _numeric(covariates: dict[str, np.ndarray], what: str, sid: str, cfg: Settings, notes: set[str]) -> list[np.ndarray]:
+    kept = []
+    for name, values in covariates.items():
+        if values.dtype == object:
+            if cfg.covariates_mode == "strict":
+                raise Unsupported(
+                    f"uni2ts: categorical {what} covariate {name!r} (series {sid!r}) is not supported: "
+                    "Moirai takes numeric covariates only"
+                )
+            notes.add(f"uni2ts: categorical {what} covariates are not supported and were dropped ({name!r})")
+            continue
+        kept.append(np.asarray(values, dtype=np.float32))
+    return kept
+
+
+def prepare(series: list[SeriesInput], horizon: int, cfg: Settings) -> Preparation:
+    """Cut every series to its look-back and sort out what the model can use."""
+    out = Preparation()
+    notes: set[str] = set()
+    for index, s in enumerate(series):
+        if s.static_covariates:
+            if cfg.covariates_mode == "strict":
+                raise Unsupported(f"uni2ts: static covariates are not supported (series {s.id!r})")
+            notes.add("uni2ts: static covariates are not supported by Moirai and were dropped")
+        future = _numeric(s.future_covariates, "future", s.id, cfg, notes)
+        past = _numeric(s.past_covariates, "past", s.id, cfg, notes)
+        length = s.length
+        window = min(length, cfg.context_length)
+        target = s.target[:, length - window :]
+        if np.isnan(target).all(axis=1).any():
+            raise BadInput(f"series {s.id!r}: a target has no observed value in the last {window} points")
+        cut = length - window
+        out.series.append(
+            Prepared(
+                index=index,
+                target=target,
+                future=np.stack([f[cut:] for f in future]) if future else np.zeros((0, window + horizon), np.float32),
+                past=np.stack([p[cut:] for p in past]) if past else np.zeros((0, window), np.float32),
+            )
+        )
+    out.warnings = sorted(notes)
+    return out
+
+
+def _causal_mean(values: np.ndarray) -> np.ndarray:
+    from gluonts.transform.feature import CausalMeanValueImputation
+
+    with np.errstate(invalid="ignore", divide="ignore"):  # upstream divides 0/0 at index 0, then overwrites it
+        return np.asarray(CausalMeanValueImputation()(values.copy()), dtype=np.float32)
+
+
+def _place(rows: list[np.ndarray], width: int, impute_causal: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Right-align (C_i, L_i) arrays into (B, width, C) values and observed masks."""
+    channels = rows[0].shape[0]
+    values = np.zeros((len(rows), width, channels), dtype=np.float32)
+    observed = np.zeros((len(rows), width, channels), dtype=bool)
+    for b, row in enumerate(rows):
+        mask = ~np.isnan(row)
+        filled = _causal_mean(row[0])[None, :] if impute_causal else np.where(mask, row, 0.0)
+        n = row.shape[1]
+        values[b, width - n :, :] = filled.T
+        observed[b, width - n :, :] = mask.T
+    return values, observed
+
+
+def tensors(
+    chunk: list[Prepared], horizon: int, past_length: int, *, causal_impute_target: bool
+) -> dict[str, np.ndarray]:
+    """The keyword arrays of ``forward`` for a chunk of same-shaped series.
+
+    ``past_length`` is the window the network reads (look-back, plus the horizon held out
+    for patch-size selection under Moirai 1.x ``patch_size='auto'``).
+    """
+    arrays: dict[str, np.ndarray] = {}
+    target, observed = _place([p.target for p in chunk], past_length, causal_impute_target)
+    arrays["past_target"], arrays["past_observed_target"] = target, observed
+    is_pad = np.ones((len(chunk), past_length), dtype=np.float32)
+    for b, p in enumerate(chunk):
+        is_pad[b, past_length - p.window :] = 0.0
+    arrays["past_is_pad"] = is_pad
+    if chunk[0].future.shape[0]:
+        values, mask = _place([p.future for p in chunk], past_length + horizon)
+        arrays["feat_dynamic_real"], arrays["observed_feat_dynamic_real"] = values, mask
+    if chunk[0].past.shape[0]:
+        values, mask = _place([p.past for p in chunk], past_length)
+        arrays["past_feat_dynamic_real"], arrays["past_observed_feat_dynamic_real"] = values, mask
+    return arrays
