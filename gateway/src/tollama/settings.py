@@ -83,6 +83,9 @@ class Settings:
     torch_index_url: str = field(
         default="", metadata={"env": "TOLLAMA_TORCH_INDEX_URL", "help": "package index for the CPU torch build of family envs"}
     )
+    runtimes: Path | None = field(
+        default=None, metadata={"env": "TOLLAMA_RUNTIMES", "help": "family environments (default $TOLLAMA_HOME/runtimes)"}
+    )
     families_dir: Path = field(
         default=_SOURCE_ROOT / "families", metadata={"env": "TOLLAMA_FAMILIES_DIR", "help": "family sources (adapters, locks)"}
     )
@@ -97,7 +100,7 @@ class Settings:
 
     @property
     def runtimes_dir(self) -> Path:
-        return self.home / "runtimes"
+        return self.runtimes if self.runtimes is not None else self.home / "runtimes"
 
     @property
     def run_dir(self) -> Path:
@@ -126,7 +129,7 @@ def _convert(kind: Any, raw: str, name: str) -> Any:
             return int(raw)
         if kind == "float":
             return float(raw)
-        if kind == "Path":
+        if kind in ("Path", "Path | None"):
             return Path(raw).expanduser()
     except ValueError as exc:
         raise ValueError(f"setting {name}={raw!r} is not a valid {kind}") from exc

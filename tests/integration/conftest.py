@@ -1,0 +1,77 @@
+"""Integration fixtures: real family environments, real worker processes, a local hub.
+
+Family environments are built by ``just runtimes-for-tests`` (CI does) into
+``$TOLLAMA_HOME/runtimes``. A missing one fails the run under CI and skips it locally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIMES = Path(os.environ.get("TOLLAMA_HOME", ROOT / ".cache" / "tollama-home")) / "runtimes"
+
+
+def family_python(family: str) -> Path:
+    python = RUNTIMES / f"{family}-cpu" / "bin" / "python"
+    if not python.exists():
+        message = f"the {family} environment is missing ({python}); run `just runtimes-for-tests`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return python
+
+
+def fixtures_cli(family: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    """Run ``families/<family>/tests/fixtures_cli.py`` with the family's own python."""
+    proc = subprocess.run(
+        [str(family_python(family)), str(ROOT / "families" / family / "tests" / "fixtures_cli.py"), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})}, check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"fixtures_cli {family} {args[0]} failed:\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def build_checkpoint(family: str, model: str, out: Path) -> dict[str, bytes]:
+    """Build a tiny checkpoint with the family's own library; return its files for the test hub."""
+    fixtures_cli(family, "build", model, str(out))
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def direct_forecast(family: str, model: str, ckpt: Path, request: dict[str, Any], tmp: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    req, out = tmp / f"{model}-request.json", tmp / f"{model}-direct.json"
+    req.write_text(json.dumps(request))
+    fixtures_cli(family, "direct", model, str(ckpt), str(req), str(out), env=env)
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def co2(n: int = 512) -> tuple[list[float], list[str]]:
+    """statsmodels' weekly co2 (NaNs interpolated), the last ``n`` points with their dates."""
+    from statsmodels.datasets import co2 as data
+
+    s = data.load_pandas().data["co2"].interpolate()
+    s = s.iloc[-n:]
+    return [float(v) for v in s.to_numpy()], [t.strftime("%Y-%m-%d") for t in s.index]
+
+
+@dataclass
+class Hub:
+    repos: dict[str, dict[str, dict[str, bytes]]]
+
+
+@pytest.fixture(scope="session")
+def statsmodels_co2() -> tuple[list[float], list[str]]:
+    return co2()
+
+
+def assert_close(a: Any, b: Any, *, rtol: float = 1e-4, atol: float = 1e-4, what: str = "") -> None:
+    np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol, err_msg=what)

@@ -1,0 +1,100 @@
+"""Every family through the whole product: pull from a local hub → real worker process → forecast.
+
+For each model, a tiny checkpoint is built with the family's own library, served by a
+local server speaking the Hugging Face hub protocol, pulled through ``/api/pull``, loaded
+by a real worker process through the library's public loader, and forecast through
+``/api/forecast`` on statsmodels' co2. **Parity**: the result equals the upstream library
+called directly (``fixtures_cli.py direct``) on the same checkpoint and input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hubserver import HubServer
+from litestar.testing import TestClient
+
+from conftest import RUNTIMES, assert_close, build_checkpoint, direct_forecast, family_python
+from tollama.app import create_app
+from tollama.registry import Registry
+from tollama.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+# (family, model, tolerance, extra worker environment)
+CASES: list[tuple[str, str, float, dict[str, str]]] = [
+    ("chronos", "chronos-bolt-tiny", 1e-4, {}),
+    ("chronos", "chronos-2", 1e-4, {}),
+    ("timesfm", "timesfm-2.5-200m", 1e-3, {"TOLLAMA_TIMESFM_TINY": "1"}),
+    ("uni2ts", "moirai-1.1-r-small", 1e-3, {}),
+    ("uni2ts", "moirai-2.0-r-small", 1e-3, {}),
+    ("granite", "granite-ttm-r2", 1e-4, {}),
+    ("sundial", "sundial-base-128m", 1e-3, {}),
+    ("toto", "toto-open-base-1.0", 1e-3, {}),
+]
+REGISTRY = Registry.load(Settings().registry_file)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[HubServer]:
+    with HubServer(repos={}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(hub: HubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Any]]:
+    settings = Settings(home=tmp_path_factory.mktemp("home"), runtimes=RUNTIMES, hf_endpoint=hub.endpoint, keep_alive="10m", max_loaded_models=2)
+    app = create_app(settings)
+    with TestClient(app, timeout=600) as client:
+        yield client
+
+
+@pytest.mark.parametrize(("family", "model", "tol", "env"), CASES, ids=[c[1] for c in CASES])
+def test_pull_forecast_parity(
+    family: str, model: str, tol: float, env: dict[str, str], hub: HubServer, gateway: TestClient[Any],
+    statsmodels_co2: tuple[list[float], list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    family_python(family)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)  # the worker process inherits the gateway's environment
+    entry = REGISTRY.get(model)
+    assert entry is not None and entry.repo
+    ckpt = tmp_path / "ckpt"
+    files = build_checkpoint(family, model, ckpt)
+    hub.repos[entry.repo] = {entry.revision: files}
+
+    pulled = gateway.post("/api/pull", json={"model": model, "stream": False, "accept_license": True})
+    assert pulled.status_code == 200, pulled.text
+    assert pulled.json()["status"] == "success"
+
+    values, dates = statsmodels_co2
+    horizon = min(24, entry.capabilities.max_horizon)
+    context = values[-min(len(values), entry.capabilities.max_context):]
+    request = {"model": model, "horizon": horizon, "quantiles": [0.1, 0.5, 0.9],
+               "series": [{"id": "co2", "target": context, "timestamps": dates[-len(context):]}],
+               "options": {"seed": 0}, "keep_alive": 0}
+    resp = gateway.post("/api/forecast", json=request)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["family"] == family and body["device"] == "cpu"
+    (fc,) = body["forecasts"]
+    assert fc["timestamps"][0] > dates[-1] and len(fc["timestamps"]) == horizon
+
+    direct = direct_forecast(family, model, ckpt, {
+        "horizon": horizon, "quantiles": [0.1, 0.5, 0.9],
+        "series": [{"id": "co2", "target": [context]}], "options": {"seed": 0, "context_length": len(context)},
+    }, tmp_path, env=env)
+    (d,) = direct["series"]
+    assert_close(fc["mean"], d["mean"][0], rtol=tol, atol=tol, what=f"{model} mean")
+    for i, level in enumerate(["0.1", "0.5", "0.9"]):
+        assert_close(fc["quantiles"][level], d["quantiles"][i][0], rtol=tol, atol=tol, what=f"{model} q{level}")
+    assert gateway.get("/api/ps").json()["models"] == [], "keep_alive 0 unloads after the request"
