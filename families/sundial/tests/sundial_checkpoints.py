@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+#: The registry model name of the one released checkpoint.
+MODEL = "sundial-base-128m"
 #: Registry model name -> hub repository.
 MODELS = {"sundial-base-128m": "thuml/sundial-base-128m"}
 
