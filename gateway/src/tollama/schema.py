@@ -66,8 +66,10 @@ class ForecastRequest(Strict, kw_only=True):
 
 class SeriesForecast(msgspec.Struct, omit_defaults=True, kw_only=True):
     id: str
-    mean: list[float] | list[list[float]]
-    quantiles: dict[str, list[float]] | dict[str, list[list[float]]]
+    mean: list[Any]
+    """One number per step; for a multivariate series, one such list per variate."""
+    quantiles: dict[str, list[Any]]
+    """Keyed by level (``"0.1"``), shaped like ``mean``."""
     timestamps: list[str] | None = None
 
 

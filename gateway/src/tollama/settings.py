@@ -143,5 +143,6 @@ def describe(settings: Settings) -> list[tuple[str, str, str, str]]:
     for f in fields(Settings):
         value = getattr(settings, f.name)
         shown = "***" if f.name == "hf_token" and value else str(value)
-        rows.append((f.metadata["env"], shown, str(getattr(default, f.name)), f.metadata["help"]))
+        default_shown = "~/.tollama" if f.name == "home" else str(getattr(default, f.name))
+        rows.append((f.metadata["env"], shown, default_shown, f.metadata["help"]))
     return rows

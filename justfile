@@ -1,0 +1,69 @@
+# tollama — `just` lists the recipes; `./dev <recipe>` bootstraps .venv first.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+set quiet
+
+export TOLLAMA_HOME := env("TOLLAMA_HOME", justfile_directory() / ".cache/tollama-home")
+families := "baseline chronos timesfm uni2ts granite sundial toto"
+
+[private]
+default:
+    just --list --unsorted
+
+# start the server on 127.0.0.1:11435 (installs the baseline runtime first)
+[group('run')]
+serve: (runtime "baseline")
+    tollama serve
+
+# build a family's environment from its lock files (process runtime)
+[group('setup')]
+runtime family:
+    tollama runtime install {{family}}
+
+# build every family's environment, with its test extras
+[group('setup')]
+runtimes-for-tests:
+    for f in {{families}}; do python scripts/family_env.py $f --tests; done
+
+# install and start a Docker engine, the compose plugin and the offline base image (root)
+[group('setup')]
+docker-engine:
+    bash scripts/docker-engine.sh
+
+# everything CI runs: lint, types, each family's own suite, then the gateway suite (last line: pytest's summary)
+[group('test')]
+test: check runtimes-for-tests test-families docker-engine
+    python -m pytest tests -p no:cacheprovider
+
+# the fast tier: unit tests with fakes, no processes, no Docker
+[group('test')]
+test-unit:
+    python -m pytest tests/unit -q -p no:cacheprovider
+
+# one family's own suite (contract, parity, covariates) inside its environment
+[group('test')]
+test-family family:
+    python scripts/family_env.py {{family}} --tests >/dev/null
+    "$TOLLAMA_HOME/runtimes/{{family}}-cpu/bin/python" -m pytest families/{{family}}/tests -q -p no:cacheprovider
+
+# every family's own suite
+[group('test')]
+test-families:
+    python -m pytest families/kit/tests -q -p no:cacheprovider
+    for f in {{families}}; do just test-family $f; done
+
+# ruff (lint + format check) and mypy (strict) on our own packages
+[group('check')]
+check:
+    ruff check gateway families/kit tests scripts bench
+    mypy
+
+# format the code
+[group('check')]
+fmt:
+    ruff format gateway families tests scripts bench
+    ruff check --fix gateway families/kit tests scripts bench
+
+# gateway overhead and throughput vs a direct worker call vs a direct library call
+[group('bench')]
+bench: (runtime "baseline")
+    python bench/overhead.py

@@ -1,0 +1,121 @@
+"""The ``tollama`` CLI against a real ``tollama serve`` process and a local hub."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from hubserver import HubServer
+
+from conftest import RUNTIMES, build_checkpoint, co2, family_python
+from tollama.registry import Registry
+from tollama.settings import Settings
+
+MODEL = "chronos-bolt-tiny"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    family_python("chronos")
+    entry = Registry.load(Settings().registry_file).get(MODEL)
+    assert entry is not None and entry.repo
+    files = build_checkpoint("chronos", MODEL, tmp_path_factory.mktemp("ckpt"))
+    with HubServer(repos={entry.repo: {entry.revision: files}}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(hub: HubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    port = _free_port()
+    env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(tmp_path_factory.mktemp("home")),
+           "TOLLAMA_RUNTIMES": str(RUNTIMES), "HF_ENDPOINT": hub.endpoint, "TOLLAMA_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).text == "tollama is running":
+                break
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert time.monotonic() < deadline, "tollama serve did not answer within 60 s"
+        time.sleep(0.1)
+    yield env
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def tollama(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tollama", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_pull_shows_progress_and_lands_in_list(server: dict[str, str]) -> None:
+    pulled = tollama(server, "pull", MODEL, "--no-install-runtime")
+    assert pulled.returncode == 0, pulled.stderr
+    for status in ("pulling manifest", "pulling ", "verifying sha256 digest", "writing manifest", "success"):
+        assert status in pulled.stderr
+    assert "100%" in pulled.stderr
+    listed = tollama(server, "list")
+    assert listed.stdout.splitlines()[0].split() == ["NAME", "ID", "SIZE", "MODIFIED"]
+    tags = httpx.get(f"http://127.0.0.1:{server['TOLLAMA_PORT']}/api/tags").json()["models"]
+    digest = next(m["digest"] for m in tags if m["name"] == f"{MODEL}:latest")
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(f"{MODEL}:latest"))
+    assert row.split()[1] == digest[:12]
+
+
+def test_run_prints_a_forecast_table(server: dict[str, str], tmp_path: Path) -> None:
+    values, dates = co2(200)
+    csv = tmp_path / "co2.csv"
+    csv.write_text("id,timestamp,value\n" + "".join(f"co2,{d},{v}\n" for d, v in zip(dates, values, strict=True)))
+    ran = tollama(server, "run", MODEL, "--input", str(csv), "--horizon", "6")
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[0].startswith(f"series co2  ({MODEL}:latest, chronos on cpu")
+    assert lines[1].split() == ["timestamp", "mean", "q0.1", "q0.5", "q0.9"]
+    assert len([ln for ln in lines if ln[:4].isdigit()]) == 6
+    as_json = tollama(server, "run", MODEL, "--input", str(csv), "--horizon", "6", "--json")
+    assert '"forecasts"' in as_json.stdout
+
+
+def test_run_defaults_to_a_baseline_with_nothing_pulled(tmp_path: Path) -> None:
+    family_python("baseline")
+    port = _free_port()
+    env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(tmp_path / "home"), "TOLLAMA_RUNTIMES": str(RUNTIMES)}
+    proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while tollama(env, "list").returncode != 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        data = tmp_path / "y.json"
+        data.write_text("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]")
+        ran = tollama(env, "run", "--input", str(data), "--horizon", "3")
+        assert ran.returncode == 0, ran.stderr
+        assert "auto-ets:latest, baseline on cpu" in ran.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_exit_codes(server: dict[str, str]) -> None:
+    missing = tollama(server, "show", "nosuch-model")
+    assert missing.returncode == 4 and "not found" in missing.stderr
+    hostile = tollama(server, "show", "../etc")
+    assert hostile.returncode == 1 and "invalid model name" in hostile.stderr
+    down = tollama({**server, "TOLLAMA_PORT": str(_free_port())}, "list")
+    assert down.returncode == 3 and "tollama serve" in down.stderr
+    settings = tollama(server, "settings")
+    assert "TOLLAMA_KEEP_ALIVE" in settings.stdout and "5m" in settings.stdout
