@@ -18,7 +18,6 @@ import sys
 import time
 
 import httpx
-
 from _harness import RUNTIMES, gateway, machine, p50_ms, rss_mb, wrk
 from tollama_kit import protocol as wire
 

@@ -19,9 +19,8 @@ def settings_md() -> str:
     rows = describe(Settings(home=Path("~/.tollama")))
     out = ["# Settings", "", "Read from the environment by `tollama serve` (and printed by `tollama settings`).", "",
            "| variable | default | meaning |", "| --- | --- | --- |"]
-    for env, _value, default, meaning in rows:
-        if env == "TOLLAMA_FAMILIES_DIR" or env == "TOLLAMA_REGISTRY":
-            default = "(the source checkout)"
+    for env, _value, raw_default, meaning in rows:
+        default = "(the source checkout)" if env in {"TOLLAMA_FAMILIES_DIR", "TOLLAMA_REGISTRY"} else raw_default
         escaped = meaning.replace("|", "\\|")
         out.append(f"| `{env}` | `{default}` | {escaped} |")
     return "\n".join(out) + "\n"
@@ -41,7 +40,6 @@ def errors_md() -> str:
 def schemas_json() -> str:
     """JSON Schema of every public request and response body (msgspec's own, exact)."""
     import msgspec
-
     from tollama import schema
 
     kinds = [schema.ForecastRequest, schema.ForecastResponse, schema.ValidateResponse, schema.StreamEvent, schema.PullRequest,
@@ -52,7 +50,6 @@ def schemas_json() -> str:
 
 def openapi_json() -> str:
     from litestar.testing import TestClient
-
     from tollama.app import create_app
     from tollama.settings import Settings
 

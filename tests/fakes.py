@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-
 from tollama.errors import RuntimeNotInstalled
 from tollama.worker_client import WorkerClient
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput

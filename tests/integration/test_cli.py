@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hubserver import HubServer
-
 from conftest import RUNTIMES, build_checkpoint, co2, family_python
+from hubserver import HubServer
 from tollama.registry import Registry
 from tollama.settings import Settings
 

@@ -9,16 +9,14 @@ called directly (``fixtures_cli.py direct``) on the same checkpoint and input.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import RUNTIMES, assert_close, build_checkpoint, direct_forecast, family_python
 from hubserver import HubServer
 from litestar.testing import TestClient
-
-from conftest import RUNTIMES, assert_close, build_checkpoint, direct_forecast, family_python
 from tollama.app import create_app
 from tollama.registry import Registry
 from tollama.settings import Settings

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
-
 from conftest import RUNTIMES, family_python
+from litestar.testing import TestClient
 from tollama.app import create_app
 from tollama.errors import WorkerUnavailable
 from tollama.runtime.process import ProcessRuntime

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
-
 from fakes import InProcessRuntime
+from litestar.testing import TestClient
 from tollama.app import create_app
 from tollama.names import parse_name
 from tollama.settings import Settings

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from litestar.testing import TestClient
-
 from fakes import InProcessRuntime
+from litestar.testing import TestClient
 
 
 def test_root_version_schema_and_metrics(client: TestClient[Any]) -> None:

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
-
 from fakes import InProcessRuntime
+from litestar.testing import TestClient
 
 OK_SERIES = {"id": "a", "target": [1.0, 2.0, 3.0, 4.0, 5.0]}
 

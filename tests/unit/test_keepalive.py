@@ -1,5 +1,4 @@
 import pytest
-
 from tollama.errors import InvalidValue
 from tollama.keepalive import parse_keep_alive
 

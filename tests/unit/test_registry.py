@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from tollama.registry import Registry, RegistryError
 from tollama.settings import Settings
 

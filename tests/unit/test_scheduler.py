@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from fakes import InProcessRuntime
 from tollama.errors import Busy
 from tollama.scheduler import ModelSpec, Scheduler
@@ -38,7 +37,7 @@ def make(runtime: InProcessRuntime, clock: Clock, **kw: object) -> Scheduler:
     return Scheduler(runtime, clock=clock, **kw)  # type: ignore[arg-type]
 
 
-async def use(s: Scheduler, sp: ModelSpec, keep_alive: float | None | str = "default") -> None:
+async def use(s: Scheduler, sp: ModelSpec, keep_alive: float | str | None = "default") -> None:
     async with s.lease(sp, keep_alive):
         pass
 

@@ -1,5 +1,4 @@
 import pytest
-
 from tollama import timeaxis as ta
 
 

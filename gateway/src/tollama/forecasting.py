@@ -13,13 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from tollama_kit import protocol as wire
+
 from tollama.keepalive import parse_keep_alive
 from tollama.models import Models, Resolved
 from tollama.runtime.base import Runtime
 from tollama.scheduler import Scheduler
 from tollama.schema import ForecastRequest, ForecastResponse, SeriesForecast, ValidateResponse
 from tollama.validation import ValidatedForecast, validate
-from tollama_kit import protocol as wire
 
 Emit = Callable[[str], None]
 

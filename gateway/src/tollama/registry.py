@@ -81,7 +81,7 @@ class Registry:
     @classmethod
     def load(cls, path: Path) -> Registry:
         try:
-            raw = yaml.load(path.read_text(), Loader=_LOADER)  # noqa: S506 - a safe loader
+            raw = yaml.load(path.read_text(), Loader=_LOADER)
         except (OSError, yaml.YAMLError) as exc:
             raise RegistryError(f"cannot read registry {path}: {exc}") from exc
         try:

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tollama_kit import protocol as wire
+
 from tollama.errors import Busy, TollamaError
 from tollama.runtime.base import Runtime, WorkerHandle
 from tollama.worker_client import WorkerClient, WorkerGone
-from tollama_kit import protocol as wire
 
 log = logging.getLogger("tollama.scheduler")
 
@@ -116,7 +117,7 @@ class Scheduler:
 
     # -- the one entry point ------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def lease(self, spec: ModelSpec, keep_alive: float | None | str = "default", on_event: Callable[[str], None] | None = None) -> AsyncIterator[Lease]:
+    async def lease(self, spec: ModelSpec, keep_alive: float | str | None = "default", on_event: Callable[[str], None] | None = None) -> AsyncIterator[Lease]:
         if self._in_flight >= self.max_queue:
             raise Busy(f"{self._in_flight} requests are already queued (TOLLAMA_MAX_QUEUE={self.max_queue}); retry shortly", retry_after=1)
         self._in_flight += 1
@@ -265,7 +266,7 @@ class Scheduler:
                 await asyncio.wait_for(self._changed.wait(), timeout=timeout)
             try:
                 await self.reap()
-            except Exception:  # noqa: BLE001 - the reaper must survive one bad unload
+            except Exception:
                 log.exception("reaper failed")
 
     # -- on demand ----------------------------------------------------------------------

@@ -26,7 +26,11 @@ class Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_
     pass
 
 
-class Options(Strict, kw_only=True, frozen=True):
+class StrictFrozen(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True, frozen=True):
+    pass
+
+
+class Options(StrictFrozen, kw_only=True, frozen=True):
     """Per-request options. Families honour what applies to them (docs/families/*.md)."""
 
     context_length: Annotated[int, msgspec.Meta(ge=1)] | None = None

@@ -12,6 +12,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 _ALIASES = {
     "s": "s", "S": "s", "sec": "s",
@@ -114,7 +115,7 @@ def future(last: datetime, f: Freq, horizon: int) -> list[datetime]:
 
 
 def axis(start: datetime, f: Freq, length: int) -> list[datetime]:
-    return [start] + future(start, f, length - 1)
+    return [start, *future(start, f, length - 1)]
 
 
 def infer(stamps: list[datetime]) -> Freq:
@@ -127,9 +128,9 @@ def infer(stamps: list[datetime]) -> Freq:
             f = Freq(n, unit)
             if unit.endswith("S") and stamps[0].day != 1:
                 continue
-            if all(_step(a, f, 1) == b for a, b in zip(stamps, stamps[1:], strict=False)):
+            if all(_step(a, f, 1) == b for a, b in pairwise(stamps)):
                 return f
-    deltas = {b - a for a, b in zip(stamps, stamps[1:], strict=False)}
+    deltas = {b - a for a, b in pairwise(stamps)}
     if len(deltas) == 1:
         (d,) = deltas
         secs = int(d.total_seconds())
@@ -139,7 +140,7 @@ def infer(stamps: list[datetime]) -> Freq:
             for unit, size in (("D", 86400), ("h", 3600), ("min", 60), ("s", 1)):
                 if secs % size == 0:
                     return Freq(n=secs // size, unit=unit)
-    if all(s.weekday() < 5 for s in stamps) and all(_step(a, Freq(1, "B"), 1) == b for a, b in zip(stamps, stamps[1:], strict=False)):
+    if all(s.weekday() < 5 for s in stamps) and all(_step(a, Freq(1, "B"), 1) == b for a, b in pairwise(stamps)):
         return Freq(1, "B")
     raise FreqError("freq 'auto': the timestamps are not regularly spaced; give freq explicitly")
 

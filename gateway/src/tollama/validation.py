@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from tollama_kit import protocol as wire
 
 from tollama import timeaxis
 from tollama.errors import InvalidValue, UnsupportedFeature
 from tollama.registry import Capabilities
 from tollama.schema import DEFAULT_QUANTILES, ForecastRequest, SeriesIn
-from tollama_kit import protocol as wire
 
 _NAN = float("nan")
 
@@ -87,7 +88,7 @@ def _check_quantiles(q: tuple[float, ...]) -> None:
 def _pack(values: list[float | None], path: str, caps: Capabilities, mode: str, model: str, warnings: list[str]) -> tuple[bytes, int]:
     """Pack one variate; returns (float32 bytes, number of missing values)."""
     if None not in values:
-        return array("f", values).tobytes(), 0  # type: ignore[arg-type]
+        return array("f", cast("list[float]", values)).tobytes(), 0
     missing = values.count(None)
     if missing == len(values):
         raise _bad(path, "every value is null; a series needs at least one observation", None, ">= 1 observation")
@@ -128,7 +129,7 @@ def _covariate(values: list[float | str | None], expect: int, path: str) -> byte
         raise _bad(path, "covariate values must not be null", None, "numbers or strings")
     if any(isinstance(v, str) for v in values):
         raise _bad(path, "a covariate is either numeric or categorical (all strings), not a mix", None, "one kind")
-    return array("f", values).tobytes()  # type: ignore[arg-type]
+    return array("f", cast("list[float]", values)).tobytes()
 
 
 class _Timeline:

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import msgspec
-
-from tollama.errors import InvalidRequest, TollamaError, UnsupportedFeature, WorkerError, WorkerOutOfMemory, WorkerUnavailable
 from tollama_kit import protocol as wire
+
+from tollama.errors import (
+    InvalidRequest,
+    TollamaError,
+    UnsupportedFeature,
+    WorkerError,
+    WorkerOutOfMemory,
+    WorkerUnavailable,
+)
 
 T = TypeVar("T")
 _HEADERS = {"content-type": wire.CONTENT_TYPE, "accept": wire.CONTENT_TYPE}
 _ERROR = wire.decoder(wire.WorkerError)
-_DECODERS = {t: wire.decoder(t) for t in (wire.Health, wire.Info, wire.LoadResponse, wire.UnloadResponse, wire.ForecastResult)}
+_DECODERS: dict[type, msgspec.msgpack.Decoder[Any]] = {
+    t: wire.decoder(t) for t in (wire.Health, wire.Info, wire.LoadResponse, wire.UnloadResponse, wire.ForecastResult)
+}
 
 
 class WorkerGone(WorkerUnavailable):
@@ -65,12 +74,12 @@ class WorkerClient:
         with _map_errors(self.family, self._log_tail):
             resp = await self._client.request(
                 method, path, content=wire.encode(body) if body is not None else None, headers=_HEADERS,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,  # type: ignore[arg-type]
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         if resp.status_code != 200:
             _raise_for(self.family, resp, self._log_tail)
         try:
-            return _DECODERS[kind].decode(resp.content)  # type: ignore[no-any-return]
+            return cast(T, _DECODERS[kind].decode(resp.content))
         except msgspec.DecodeError as exc:
             raise WorkerError(f"the {self.family} worker sent an undecodable {kind.__name__}: {exc}") from exc
 

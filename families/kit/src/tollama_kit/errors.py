@@ -74,7 +74,7 @@ def map_adapter_errors(stage: str) -> Iterator[None]:
         yield
     except KitError:
         raise
-    except BaseException as exc:  # noqa: BLE001 - the boundary: everything gets a code
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         if _is_oom(exc):

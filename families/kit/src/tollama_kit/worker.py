@@ -12,13 +12,18 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from tollama_kit import protocol as wire
-from tollama_kit.adapter import Adapter, ForecastInput, Loaded
+from tollama_kit.adapter import Adapter, ForecastInput, ForecastOutput, Loaded
 from tollama_kit.arrays import to_input, to_wire
 from tollama_kit.devices import process_rss_bytes, release_memory, resolve_device
 from tollama_kit.errors import BadInput, KitError, ModelNotLoaded, map_adapter_errors
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,9 +72,8 @@ class Worker:
             loaded=[held.info for held in self._models.values()],
         )
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     # -- load / unload ------------------------------------------------------------------
     async def load(self, req: wire.LoadRequest) -> wire.LoadResponse:
@@ -170,7 +174,7 @@ class Worker:
             options=dict(first.options),
         )
 
-        def _call():  # type: ignore[no-untyped-def]
+        def _call() -> tuple[ForecastOutput, list[wire.SeriesForecast], float]:
             start = time.perf_counter()
             with map_adapter_errors("forecast"):
                 out = self.adapter.forecast(held.loaded, fused)

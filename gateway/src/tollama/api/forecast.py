@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar.di import NamedDependency
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from tollama.api.errors import decode

@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar.di import NamedDependency
 from litestar import Request, Response, delete, get, post
+from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from tollama.api.errors import decode
 from tollama.errors import LicenseNotAccepted, ModelNotFound, TollamaError
 from tollama.models import Models
 from tollama.names import parse_name
-from tollama.pull import PullEvent, Puller
+from tollama.pull import Puller, PullEvent
 from tollama.scheduler import Scheduler
 from tollama.schema import CopyRequest, NameRequest, PullRequest, ShowRequest
 
@@ -81,8 +81,8 @@ async def pull(request: Request[Any, Any, Any], models: NamedDependency[Models],
     first = await anext(events)
     if not req.stream:
         last = first
-        async for last in events:
-            pass
+        async for event in events:
+            last = event
         models.changed()
         return _json(last)
     return Stream(_ndjson(first, events, models), media_type="application/x-ndjson")

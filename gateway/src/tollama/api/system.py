@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar.di import NamedDependency
 from litestar import Response, get
+from litestar.di import NamedDependency
+from tollama_kit.protocol import PROTOCOL_VERSION
 
 from tollama import __version__
+from tollama.forecasting import Forecaster
 from tollama.metrics import Metrics
 from tollama.models import Models
-from tollama.forecasting import Forecaster
 from tollama.scheduler import Scheduler
-from tollama_kit.protocol import PROTOCOL_VERSION
 
 _JSON = msgspec.json.Encoder()
 

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tollama.client import ApiError, Client, ServerUnreachable
 from tollama.cli import render
 from tollama.cli.inputs import InputError, read_series
+from tollama.client import ApiError, Client, ServerUnreachable
 from tollama.settings import Settings, describe
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
@@ -110,6 +110,10 @@ def _offer_runtime(family: str, settings: Settings, *, install: bool | None) -> 
         sys.stderr.write(f"note: forecasting needs the {family} runtime: `tollama runtime install {family}`\n")
 
 
+def _log(message: str) -> None:
+    sys.stderr.write(f"  + {message}\n")
+
+
 def _install_runtime(family: str, settings: Settings) -> Path:
     from tollama.runtime.environments import family_sources, install
 
@@ -118,7 +122,7 @@ def _install_runtime(family: str, settings: Settings) -> Path:
         raise InputError(f"unknown family {family!r}; known: {', '.join(sources)}")
     sys.stderr.write(f"installing the {family} runtime ({settings.variant}) into {settings.runtimes_dir} …\n")
     path = install(sources[family], settings.families_dir / "kit", settings.runtimes_dir, variant=settings.variant,  # type: ignore[arg-type]
-                   torch_index_url=settings.torch_index_url or None, log=lambda m: sys.stderr.write(f"  + {m}\n"))
+                   torch_index_url=settings.torch_index_url or None, log=_log)
     sys.stderr.write(f"installed {path}\n")
     return path
 
@@ -240,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tollama", description="Ollama for time-series foundation models.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, fn: Any, help: str, *, json_flag: bool = False, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:  # noqa: A002
+    def add(name: str, fn: Any, help: str, *, json_flag: bool = False, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=help, aliases=list(aliases))
         sp.set_defaults(fn=fn)
         if json_flag:

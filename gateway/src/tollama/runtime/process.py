@@ -18,6 +18,7 @@ import httpx
 
 from tollama.errors import RuntimeNotInstalled, TollamaError, WorkerUnavailable
 from tollama.runtime.environments import env_dir, env_python
+from tollama.runtime.base import WorkerHandle
 from tollama.worker_client import WorkerClient
 
 _MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to ~108 bytes
@@ -119,7 +120,8 @@ class ProcessRuntime:
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
-    async def stop(self, handle: ProcessWorker) -> None:  # type: ignore[override]
+    async def stop(self, handle: WorkerHandle) -> None:
+        assert isinstance(handle, ProcessWorker)
         if handle in self._workers:
             self._workers.remove(handle)
         await handle.client.aclose()

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tollama.errors import RuntimeNotInstalled
+from tollama.runtime.base import WorkerHandle
 from tollama.worker_client import WorkerClient
 
 
@@ -64,7 +65,8 @@ class StaticRuntime:
         await worker.client.health(timeout=5.0)
         return worker
 
-    async def stop(self, handle: StaticWorker) -> None:  # type: ignore[override]
+    async def stop(self, handle: WorkerHandle) -> None:
+        assert isinstance(handle, StaticWorker)
         await handle.client.aclose()
 
     async def close(self) -> None:
