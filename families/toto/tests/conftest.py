@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import toto_checkpoints  # noqa: E402
+import toto_checkpoints
 
 MODEL = toto_checkpoints.MODEL
 
@@ -34,7 +34,6 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
 def worker(checkpoint: str) -> Iterator[Any]:
     """The real worker app (protocol v1, MessagePack) with the tiny checkpoint loaded as key ``toto``."""
     from litestar.testing import TestClient
-
     from tollama_kit import protocol as wire
     from tollama_kit.server import create_worker_app
     from tollama_toto.adapter import create_adapter

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import toto_checkpoints  # noqa: E402
-import toto_direct  # noqa: E402
+import toto_checkpoints
+import toto_direct
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -39,8 +39,12 @@ TINY_CONFIG: dict[str, Any] = {
 MODEL = "toto-open-base-1.0"
 MODELS: dict[str, dict[str, Any]] = {MODEL: TINY_CONFIG}
 
-_TO_FUSED = {".mlp.0.weight": ".mlp.0.w12.weight", ".mlp.0.bias": ".mlp.0.w12.bias",
-             ".mlp.2.weight": ".mlp.0.w3.weight", ".mlp.2.bias": ".mlp.0.w3.bias"}
+_TO_FUSED = {
+    ".mlp.0.weight": ".mlp.0.w12.weight",
+    ".mlp.0.bias": ".mlp.0.w12.bias",
+    ".mlp.2.weight": ".mlp.0.w3.weight",
+    ".mlp.2.bias": ".mlp.0.w3.bias",
+}
 
 
 def hub_key(key: str) -> str:

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed
 from tollama_kit.quantiles import from_samples
+
 from tollama_toto.inputs import FAMILY, MAX_HORIZON, Notes, Prepared, TotoOptions, prepare
 
 CONFIG_FILE = "config.json"
@@ -45,9 +45,9 @@ def _upstream() -> Any:
     notices (no xFormers, pkg_resources deprecations, gluonts' json hint) are not actionable."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import toto.data.util.dataset as dataset
-        import toto.inference.forecaster as forecaster
         import toto.model.toto as model
+        from toto.data.util import dataset
+        from toto.inference import forecaster
     return dataset, forecaster, model
 
 
@@ -98,7 +98,9 @@ class TotoAdapter:
         root = Path(path)
         for needed in (CONFIG_FILE, WEIGHTS_FILE):
             if not (root / needed).is_file():
-                raise LoadFailed(f"{name}: {root / needed} is missing (a Toto checkpoint is config.json + model.safetensors)")
+                raise LoadFailed(
+                    f"{name}: {root / needed} is missing (a Toto checkpoint is config.json + model.safetensors)"
+                )
         _, forecaster_mod, model_mod = _upstream()
         model = model_mod.Toto.load_from_checkpoint(str(root), map_location=device, strict=True)
         check_every_tensor_used(model, root / WEIGHTS_FILE)
@@ -136,7 +138,9 @@ class TotoAdapter:
             outputs = []
             for s, p in zip(batch.series, prepared, strict=True):
                 mean, samples = self._sampled(handle, p, batch.horizon, opts)
-                outputs.append(SeriesOutput(id=s.id, mean=mean, quantiles=from_samples(samples, batch.quantiles, axis=-1)))
+                outputs.append(
+                    SeriesOutput(id=s.id, mean=mean, quantiles=from_samples(samples, batch.quantiles, axis=-1))
+                )
         return ForecastOutput(series=outputs, warnings=notes.items)
 
     def _patches(self, handle: _Handle, p: Prepared, horizon: int) -> int:
@@ -201,7 +205,10 @@ class TotoAdapter:
                 chunk = indices[at : at + rows]
                 masked, future = self._masked(handle, [prepared[i] for i in chunk])
                 out = handle.forecaster.forecast(
-                    masked, prediction_length=horizon, num_samples=None, use_kv_cache=True,
+                    masked,
+                    prediction_length=horizon,
+                    num_samples=None,
+                    use_kv_cache=True,
                     future_exogenous_variables=future,
                 )
                 mean = out.mean.float().cpu().numpy()

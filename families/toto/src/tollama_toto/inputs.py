@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-
 from tollama_kit.adapter import Options, SeriesInput
 from tollama_kit.errors import BadInput, Unsupported
 
@@ -132,12 +131,16 @@ def prepare(series: SeriesInput, horizon: int, opts: TotoOptions, notes: Notes) 
     length = series.length
     context = min(length, opts.context_length, MAX_CONTEXT)
     if opts.context_length > MAX_CONTEXT and length > MAX_CONTEXT:
-        notes.add(f"{FAMILY}: context_length {opts.context_length} exceeds the model's {MAX_CONTEXT}; used {MAX_CONTEXT}")
+        notes.add(
+            f"{FAMILY}: context_length {opts.context_length} exceeds the model's {MAX_CONTEXT}; used {MAX_CONTEXT}"
+        )
     start = length - context
 
     past = {k: v for k, v in series.past_covariates.items() if v.dtype != object}
     future = {k: v for k, v in series.future_covariates.items() if v.dtype != object}
-    categorical = [k for k, v in (*series.past_covariates.items(), *series.future_covariates.items()) if v.dtype == object]
+    categorical = [
+        k for k, v in (*series.past_covariates.items(), *series.future_covariates.items()) if v.dtype == object
+    ]
     _drop("categorical covariates", categorical, opts, notes)
     _drop("static covariates", list(series.static_covariates), opts, notes)
 
