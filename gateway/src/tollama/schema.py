@@ -136,6 +136,22 @@ class PullRequest(NameRequest, kw_only=True):
     password: str | None = None
 
 
+class CreateRequest(Strict, kw_only=True):
+    """Ollama's create: a TSModelfile as text, or its parts (``from`` + ``parameters``)."""
+
+    model: str | None = None
+    name: str | None = None
+    modelfile: str | None = None
+    from_: str | None = msgspec.field(default=None, name="from")
+    parameters: dict[str, Any] = {}
+    license: str | list[str] | None = None
+    stream: bool = True
+    quantize: str | None = None
+
+    def ref(self) -> str:
+        return self.model or self.name or ""
+
+
 class CopyRequest(Strict, kw_only=True):
     source: str
     destination: str

@@ -12,12 +12,13 @@ from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from tollama.api.errors import decode
-from tollama.errors import LicenseNotAccepted, ModelNotFound, TollamaError
+from tollama.creating import Creator
+from tollama.errors import InvalidRequest, LicenseNotAccepted, ModelNotFound, TollamaError
 from tollama.models import Models
 from tollama.names import parse_name
 from tollama.pull import Puller, PullEvent
 from tollama.scheduler import Scheduler
-from tollama.schema import CopyRequest, NameRequest, PullRequest, ShowRequest
+from tollama.schema import CopyRequest, CreateRequest, NameRequest, PullRequest, ShowRequest
 
 _JSON = msgspec.json.Encoder()
 
@@ -103,4 +104,33 @@ async def _ndjson(first: PullEvent, rest: AsyncIterator[PullEvent], models: Name
         models.changed()
 
 
-ROUTES = [tags, show, delete_model, copy_model, pull]
+@post("/api/create", status_code=200)
+async def create(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes] | Stream:
+    req = decode(await request.body(), CreateRequest)
+    text = req.modelfile if req.modelfile is not None else _modelfile_from_parts(req)
+    creator = Creator(models)
+    events = await asyncio.to_thread(lambda: list(creator.create(req.ref(), text)))
+    if not req.stream:
+        return _json(events[-1])
+    return Stream(_lines(events), media_type="application/x-ndjson")
+
+
+def _modelfile_from_parts(req: CreateRequest) -> str:
+    if not req.from_:
+        raise InvalidRequest("create needs `modelfile` (a TSModelfile) or `from` (a base model)")
+    lines = [f"FROM {req.from_}"]
+    for name, value in req.parameters.items():
+        shown = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        lines.append(f"PARAM {name} {shown}")
+    if req.license:
+        text = "\n".join(req.license) if isinstance(req.license, list) else req.license
+        lines.append(f'LICENSE """{text}"""')
+    return "\n".join(lines) + "\n"
+
+
+async def _lines(events: list[dict[str, Any]]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield _JSON.encode(event) + b"\n"
+
+
+ROUTES = [tags, show, delete_model, copy_model, pull, create]

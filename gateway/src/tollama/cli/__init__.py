@@ -148,6 +148,17 @@ def cmd_runtime(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        text = Path(args.file).read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read {args.file}: {exc}") from exc
+    with _client(settings) as c:
+        for event in c.create(args.model, text):
+            sys.stderr.write(event["status"] + "\n")
+    return EXIT_OK
+
+
 def cmd_rm(args: argparse.Namespace, settings: Settings) -> int:
     with _client(settings) as c:
         for model in args.model:
@@ -262,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--modelfile", action="store_true", help="print the TSModelfile")
     sp.add_argument("--license", action="store_true", help="print the licence")
     sp.add_argument("--parameters", action="store_true", help="print the parameters")
+    sp = add("create", cmd_create, "create a model from a TSModelfile")
+    sp.add_argument("model")
+    sp.add_argument("-f", "--file", default="TSModelfile", help="the TSModelfile (default ./TSModelfile)")
     sp = add("rm", cmd_rm, "delete models", aliases=("delete",))
     sp.add_argument("model", nargs="+")
     sp = add("cp", cmd_cp, "copy a model under a new name", aliases=("copy",))
@@ -296,6 +310,8 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_UNREACHABLE
     except ApiError as exc:
         sys.stderr.write(f"Error: {exc}\n")
+        if exc.body.get("log_tail"):
+            sys.stderr.write("worker log (last lines):\n" + "".join(f"  {ln}\n" for ln in str(exc.body["log_tail"]).splitlines()[-20:]))
         code = EXIT_NOT_FOUND if exc.code == "model_not_found" else EXIT_API
     except InputError as exc:
         sys.stderr.write(f"Error: {exc}\n")

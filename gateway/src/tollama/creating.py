@@ -1,0 +1,139 @@
+"""``tollama create``: a new model from a TSModelfile.
+
+The new manifest references the base model's blobs by digest (nothing is copied) and
+adds a parameters layer; its ``modelfile`` is the canonical TSModelfile, so
+``show --modelfile`` output recreates the same digest. ``FROM`` a local directory imports
+a checkpoint the user already has (family detected from its config, or ``PARAM family``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tollama.errors import InvalidValue
+from tollama.models import Models
+from tollama.names import ModelRef, parse_name
+from tollama.registry import RegistryEntry
+from tollama.store import FileEntry, Manifest, hash_file, utc_now
+from tollama.tsmodelfile import IDENTITY, TSModelfile, TSModelfileError, parse, render
+
+#: The catalogue model whose capabilities an imported checkpoint gets, by what its config says.
+_CHRONOS_CLASSES = {"ChronosBoltPipeline": "chronos-bolt-base", "Chronos2Pipeline": "chronos-2", "ChronosPipeline": "chronos-t5-base"}
+_FAMILY_DEFAULT = {"chronos": "chronos-bolt-base", "timesfm": "timesfm-2.5-200m", "uni2ts": "moirai-1.1-r-small",
+                   "granite": "granite-ttm-r2", "sundial": "sundial-base-128m", "toto": "toto-open-base-1.0", "baseline": "auto-ets"}
+
+
+def _line(mf: TSModelfile, name: str) -> int:
+    return mf.lines.get(name, 1)
+
+
+def check_against(mf: TSModelfile, entry: RegistryEntry) -> None:
+    """Refuse, at create time, parameter values the model cannot honour (errors name the line)."""
+    caps, p = entry.capabilities, mf.params
+    limits = [("horizon", caps.max_horizon), ("context_length", caps.max_context)]
+    for name, limit in limits:
+        if name in p and p[name] > limit:
+            raise TSModelfileError(_line(mf, name), 1, f"PARAM {name} {p[name]} exceeds the maximum of {limit} for {entry.name!r}", p[name], limit)
+    only = {"num_samples": caps.sampling, "seed": caps.sampling, "patch_size": entry.family == "uni2ts",
+            "season_length": entry.family == "baseline", "dtype": entry.family == "chronos"}
+    for name, allowed in only.items():
+        if name in p and not allowed:
+            raise TSModelfileError(_line(mf, name), 1, f"PARAM {name} does not apply to {entry.name!r} ({entry.family} family)", p[name])
+
+
+class Creator:
+    def __init__(self, models: Models) -> None:
+        self.models = models
+
+    def create(self, name: str, text: str) -> Iterator[dict[str, Any]]:
+        ref = parse_name(name)
+        yield {"status": "parsing modelfile"}
+        mf = parse(text)
+        if _is_path(mf.from_):
+            yield from self._import(ref, mf)
+            return
+        base = self.models.resolve(mf.from_)
+        check_against(mf, base.entry)
+        for f in base.manifest.files:
+            yield {"status": f"using existing layer {f.digest}"}
+        yield {"status": "creating parameter layer"}
+        own = {k: v for k, v in mf.params.items() if k not in IDENTITY}
+        canonical = TSModelfile(from_=base.ref.full, params=own, license=mf.license, description=mf.description)
+        manifest = Manifest(
+            name=ref.full, model=base.manifest.model, family=base.manifest.family, files=list(base.manifest.files),
+            repo=base.manifest.repo, revision=base.manifest.revision, commit=base.manifest.commit,
+            license=mf.license or base.manifest.license, parent=base.ref.full,
+            parameters={**base.manifest.parameters, **own}, modelfile=render(canonical), created_at=utc_now(),
+        )
+        yield {"status": "writing manifest"}
+        digest = self.models.store.put_manifest(ref, manifest)
+        self.models.changed()
+        yield {"status": "success", "digest": digest}
+
+    def _import(self, ref: ModelRef, mf: TSModelfile) -> Iterator[dict[str, Any]]:
+        root = Path(os.path.expanduser(mf.from_))
+        if not root.is_dir():
+            raise TSModelfileError(1, 6, f"FROM {mf.from_!r}: no such checkpoint directory on the server", mf.from_)
+        entry = self._entry_for(root, mf)
+        check_against(mf, entry)
+        files: list[FileEntry] = []
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = path.relative_to(root).as_posix()
+            staged = self.models.store.tmp_dir / f"import-{os.getpid()}-{len(files)}.partial"
+            staged.write_bytes(path.read_bytes())
+            digest, _ = hash_file(staged)
+            self.models.store.commit_blob(staged, digest, verified=True)
+            files.append(FileEntry(path=rel, digest=digest, size=path.stat().st_size))
+            yield {"status": f"copying file {rel}", "digest": digest, "total": path.stat().st_size, "completed": path.stat().st_size}
+        if not files:
+            raise TSModelfileError(1, 6, f"FROM {mf.from_!r}: the directory holds no files", mf.from_)
+        own = {k: v for k, v in mf.params.items() if k not in IDENTITY}
+        canonical = TSModelfile(from_=str(root), params=dict(mf.params), license=mf.license, description=mf.description)
+        manifest = Manifest(name=ref.full, model=entry.name, family=entry.family, files=files, license=mf.license or entry.license,
+                            parameters=own, modelfile=render(canonical), created_at=utc_now())
+        yield {"status": "writing manifest"}
+        digest = self.models.store.put_manifest(ref, manifest)
+        self.models.changed()
+        yield {"status": "success", "digest": digest}
+
+    def _entry_for(self, root: Path, mf: TSModelfile) -> RegistryEntry:
+        reg = self.models.registry
+        if "model" in mf.params:
+            entry = reg.get(str(mf.params["model"]))
+            if entry is None:
+                raise TSModelfileError(_line(mf, "model"), 1, f"PARAM model {mf.params['model']!r} is not in the catalogue", mf.params["model"])
+            return entry
+        guess = _detect(root)
+        family = mf.params.get("family") or (guess[0] if guess else None)
+        if family is None:
+            raise TSModelfileError(1, 6, f"FROM {mf.from_!r}: cannot tell the family from its config.json; add `PARAM family <name>`", mf.from_)
+        name = guess[1] if guess and guess[0] == family else _FAMILY_DEFAULT[str(family)]
+        entry = reg.get(name)
+        if entry is None:
+            raise InvalidValue(f"no catalogue model for family {family!r}", path="modelfile", value=family)
+        return entry
+
+
+def _is_path(text: str) -> bool:
+    return text.startswith(("/", "./", "../", "~"))
+
+
+def _detect(root: Path) -> tuple[str, str] | None:
+    try:
+        config = json.loads((root / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict):
+        return None
+    pipeline = config.get("chronos_pipeline_class")
+    if pipeline in _CHRONOS_CLASSES:
+        return "chronos", _CHRONOS_CLASSES[pipeline]
+    kind = str(config.get("model_type", "")).lower()
+    for needle, family in (("tinytimemixer", "granite"), ("sundial", "sundial"), ("timesfm", "timesfm"), ("moirai", "uni2ts"), ("toto", "toto")):
+        if needle in kind:
+            return family, _FAMILY_DEFAULT[family]
+    return None
