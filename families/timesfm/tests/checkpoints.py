@@ -14,7 +14,6 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-
 from tollama_timesfm import testing_patch
 
 #: Registry model names this family serves.

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tollama_timesfm import testing_patch
 
 from . import checkpoints

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from tollama_timesfm import testing_patch
 
 from .checkpoints import MODELS, is_tiny
@@ -66,11 +65,12 @@ def run(model: str, ckpt_dir: str | Path, request: dict[str, Any], tfm: Any = No
         for row in target:
             y = row[-n:].astype(np.float64)
             if future:
-                tfm.compile(
-                    timesfm.ForecastConfig(max_context=n, max_horizon=horizon, return_backcast=True, **flags)
-                )
-                numeric = {k: [np.asarray(v, dtype=np.float64)[length - n :]] for k, v in future.items()
-                           if not isinstance(v[0], str)}
+                tfm.compile(timesfm.ForecastConfig(max_context=n, max_horizon=horizon, return_backcast=True, **flags))
+                numeric = {
+                    k: [np.asarray(v, dtype=np.float64)[length - n :]]
+                    for k, v in future.items()
+                    if not isinstance(v[0], str)
+                }
                 categorical = {k: [list(v)[length - n :]] for k, v in future.items() if isinstance(v[0], str)}
                 _, q = tfm.forecast_with_covariates(
                     inputs=[y],

@@ -25,12 +25,13 @@ if __package__ in (None, ""):
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tests import checkpoints, direct  # noqa: E402
+from tests import checkpoints, direct
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fixtures_cli.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="fixtures_cli.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="write a random checkpoint")
     build.add_argument("model", choices=checkpoints.MODELS)

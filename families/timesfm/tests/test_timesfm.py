@@ -22,7 +22,6 @@ import msgspec
 import numpy as np
 import pytest
 from litestar.testing import TestClient
-
 from tollama_kit import protocol as wire
 from tollama_kit.adapter import ForecastInput, SeriesInput
 from tollama_kit.arrays import pack
@@ -75,13 +74,23 @@ def _wire_series(sid: str, target: np.ndarray, **cov: Any) -> wire.Series:
         if kind != "static_covariates"
     }
     return wire.Series(
-        id=sid, target=pack(target), length=target.shape[1], n_targets=target.shape[0],
-        static_covariates=cov.get("static_covariates", {}), **packed,
+        id=sid,
+        target=pack(target),
+        length=target.shape[1],
+        n_targets=target.shape[0],
+        static_covariates=cov.get("static_covariates", {}),
+        **packed,
     )
 
 
-def _forecast(c: TestClient[Any], series: list[wire.Series], horizon: int, quantiles: list[float] = QUANTILES,
-              expect: int = 200, **options: Any) -> Any:
+def _forecast(
+    c: TestClient[Any],
+    series: list[wire.Series],
+    horizon: int,
+    quantiles: list[float] = QUANTILES,
+    expect: int = 200,
+    **options: Any,
+) -> Any:
     batch = wire.ForecastBatch(key="tiny", horizon=horizon, quantiles=quantiles, series=series, options=options)
     resp = _post(c, "/v1/forecast", batch)
     assert resp.status_code == expect, resp.content
@@ -90,7 +99,9 @@ def _forecast(c: TestClient[Any], series: list[wire.Series], horizon: int, quant
     return wire.decoder(wire.ForecastResult).decode(resp.content)
 
 
-def _arrays(result: wire.ForecastResult, i: int, horizon: int, n_levels: int = len(QUANTILES)) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(
+    result: wire.ForecastResult, i: int, horizon: int, n_levels: int = len(QUANTILES)
+) -> tuple[np.ndarray, np.ndarray]:
     s = result.series[i]
     mean = np.frombuffer(s.mean, "<f4").reshape(s.n_targets, horizon)
     return mean, np.frombuffer(s.quantiles, "<f4").reshape(n_levels, s.n_targets, horizon)
@@ -105,8 +116,12 @@ def test_parity_with_upstream_on_co2(client: TestClient[Any], tiny_ckpt: Path, u
     horizon = 24
     targets = {"co2": co2, "co2-older": co2[:-300]}
     result = _forecast(client, [_wire_series(k, v) for k, v in targets.items()], horizon, context_length=512)
-    ref = direct.run(MODEL, tiny_ckpt, _request([{"id": k, "target": [v.tolist()]} for k, v in targets.items()],
-                                               horizon, context_length=512), tfm=upstream)
+    ref = direct.run(
+        MODEL,
+        tiny_ckpt,
+        _request([{"id": k, "target": [v.tolist()]} for k, v in targets.items()], horizon, context_length=512),
+        tfm=upstream,
+    )
     for i, s in enumerate(ref["series"]):
         mean, q = _arrays(result, i, horizon)
         np.testing.assert_allclose(mean, s["mean"], rtol=RTOL, atol=ATOL)
@@ -115,7 +130,9 @@ def test_parity_with_upstream_on_co2(client: TestClient[Any], tiny_ckpt: Path, u
     assert any("[0.25]" in w and "interpolated" in w for w in result.warnings)
 
 
-def test_mean_is_the_mean_head_and_median_is_the_point_forecast(upstream: Any, client: TestClient[Any], co2: np.ndarray) -> None:
+def test_mean_is_the_mean_head_and_median_is_the_point_forecast(
+    upstream: Any, client: TestClient[Any], co2: np.ndarray
+) -> None:
     """Upstream's ``point_forecast`` is index 5 (the median), not the mean (index 0)."""
     import timesfm
 
@@ -130,15 +147,28 @@ def test_mean_is_the_mean_head_and_median_is_the_point_forecast(upstream: Any, c
 
 
 # -- covariates --------------------------------------------------------------------------
-def test_future_covariates_parity_on_macrodata(client: TestClient[Any], tiny_ckpt: Path, upstream: Any,
-                                               macro: dict[str, np.ndarray]) -> None:
+def test_future_covariates_parity_on_macrodata(
+    client: TestClient[Any], tiny_ckpt: Path, upstream: Any, macro: dict[str, np.ndarray]
+) -> None:
     horizon = 8
     y = macro["realinv"][:-horizon]
     future = {"realgdp": macro["realgdp"], "quarter": macro["quarter"]}
     result = _forecast(client, [_wire_series("inv", y, future_covariates=future)], horizon)
-    ref = direct.run(MODEL, tiny_ckpt, _request(
-        [{"id": "inv", "target": [y.tolist()], "future_covariates": {k: list(v) if v.dtype == object else v.tolist()
-                                                                       for k, v in future.items()}}], horizon), tfm=upstream)
+    ref = direct.run(
+        MODEL,
+        tiny_ckpt,
+        _request(
+            [
+                {
+                    "id": "inv",
+                    "target": [y.tolist()],
+                    "future_covariates": {k: list(v) if v.dtype == object else v.tolist() for k, v in future.items()},
+                }
+            ],
+            horizon,
+        ),
+        tfm=upstream,
+    )
     mean, q = _arrays(result, 0, horizon)
     np.testing.assert_allclose(mean, ref["series"][0]["mean"], rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(q, ref["series"][0]["quantiles"], rtol=RTOL, atol=ATOL)
@@ -148,7 +178,9 @@ def test_future_covariates_parity_on_macrodata(client: TestClient[Any], tiny_ckp
 
 
 @pytest.mark.parametrize("kind", ["past_covariates", "static_covariates"])
-def test_unusable_covariates_strict_and_best_effort(client: TestClient[Any], macro: dict[str, np.ndarray], kind: str) -> None:
+def test_unusable_covariates_strict_and_best_effort(
+    client: TestClient[Any], macro: dict[str, np.ndarray], kind: str
+) -> None:
     horizon = 8
     y = macro["realinv"][:-horizon]
     cov = {"unemp": macro["unemp"][:-horizon]} if kind == "past_covariates" else {"region": "us"}
@@ -197,7 +229,9 @@ def test_missing_values(client: TestClient[Any], co2: np.ndarray) -> None:
     lead[:20] = np.nan  # leading gaps are stripped by the library
     np.testing.assert_allclose(
         _arrays(_forecast(client, [_wire_series("lead", lead)], 12), 0, 12)[0],
-        _arrays(_forecast(client, [_wire_series("cut", y[20:])], 12), 0, 12)[0], rtol=RTOL, atol=ATOL,
+        _arrays(_forecast(client, [_wire_series("cut", y[20:])], 12), 0, 12)[0],
+        rtol=RTOL,
+        atol=ATOL,
     )
     err = _forecast(client, [_wire_series("void", np.full(50, np.nan))], 12, expect=400)
     assert err.code == "bad_input" and "no observed value" in err.message
@@ -244,13 +278,22 @@ def test_worker_process_serves_the_tiny_checkpoint(tiny_ckpt: Path, tmp_path: Pa
     """What gateway-level tests do: a real worker process, the hook switched on by env."""
     sock = str(tmp_path / "w.sock")
     env = {**os.environ, TINY_ENV_VAR: "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tollama_kit", "--family", "timesfm", "--uds", sock],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tollama_kit", "--family", "timesfm", "--uds", sock],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
     try:
         _wait_for_line(proc, "tollama-worker listening", timeout=180)
         with httpx.Client(transport=httpx.HTTPTransport(uds=sock), base_url="http://worker", timeout=60) as c:
             headers = {"content-type": wire.CONTENT_TYPE}
-            load = c.post("/v1/load", content=wire.encode(wire.LoadRequest(key="k", name=MODEL, path=str(tiny_ckpt))), headers=headers)
+            load = c.post(
+                "/v1/load",
+                content=wire.encode(wire.LoadRequest(key="k", name=MODEL, path=str(tiny_ckpt))),
+                headers=headers,
+            )
             assert load.status_code == 200, load.content
             batch = wire.ForecastBatch(key="k", horizon=12, quantiles=[0.5], series=[_wire_series("co2", co2[-128:])])
             resp = c.post("/v1/forecast", content=wire.encode(batch), headers=headers)
@@ -312,8 +355,12 @@ def test_real_size_random_checkpoint_loads_unpatched(tmp_path_factory: pytest.Te
             adapter = TimesFMAdapter()
             loaded = adapter.load(MODEL, str(where), "cpu", {})
         assert 900e6 < loaded.memory_bytes < 950e6
-        out = adapter.forecast(loaded, ForecastInput(horizon=24, quantiles=(0.1, 0.5, 0.9),
-                                                     series=[SeriesInput(id="co2", target=co2[None, -512:])]))
+        out = adapter.forecast(
+            loaded,
+            ForecastInput(
+                horizon=24, quantiles=(0.1, 0.5, 0.9), series=[SeriesInput(id="co2", target=co2[None, -512:])]
+            ),
+        )
         assert out.series[0].mean.shape == (1, 24) and np.isfinite(out.series[0].quantiles).all()
         adapter.unload(loaded)
     finally:

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesInput, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed, Unsupported
 from tollama_kit.quantiles import interpolate, interpolation_warning
+
 from tollama_timesfm.options import (
     CONTEXT_LIMIT,
     INPUT_PATCH,
@@ -151,7 +151,9 @@ class TimesFMAdapter:
             "fix_quantile_crossing": settings.fix_quantile_crossing,
         }
 
-    def _forecast_plain(self, handle: _Handle, values: list[np.ndarray], horizon: int, settings: Settings) -> np.ndarray:
+    def _forecast_plain(
+        self, handle: _Handle, values: list[np.ndarray], horizon: int, settings: Settings
+    ) -> np.ndarray:
         longest = max(len(v) for v in values)
         self._compile(
             handle,
@@ -223,9 +225,7 @@ def _usable_covariates(
     s: SeriesInput, settings: Settings, warnings: list[str]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     unusable = [
-        (kind, name)
-        for kind, names in (("past", s.past_covariates), ("static", s.static_covariates))
-        for name in names
+        (kind, name) for kind, names in (("past", s.past_covariates), ("static", s.static_covariates)) for name in names
     ]
     if unusable:
         listed = ", ".join(f"{kind} covariate {name!r}" for kind, name in unusable)

@@ -70,7 +70,9 @@ class Settings:
         if not 1 <= self.batch_size <= 4096:
             raise BadInput(f"option batch_size must be between 1 and 4096, got {self.batch_size}")
         if self.covariates_mode not in COVARIATES_MODES:
-            raise BadInput(f"option covariates_mode must be one of {list(COVARIATES_MODES)}, got {self.covariates_mode!r}")
+            raise BadInput(
+                f"option covariates_mode must be one of {list(COVARIATES_MODES)}, got {self.covariates_mode!r}"
+            )
         if self.xreg_mode not in XREG_MODES:
             raise BadInput(f"option xreg_mode must be one of {list(XREG_MODES)}, got {self.xreg_mode!r}")
         if self.ridge < 0:
