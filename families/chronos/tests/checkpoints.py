@@ -78,9 +78,8 @@ def _t5(out: Path) -> None:
 
 
 def _bolt(out: Path) -> None:
-    from transformers import T5Config
-
     from chronos.chronos_bolt import ChronosBoltModelForForecasting
+    from transformers import T5Config
 
     config = T5Config(
         d_model=32,

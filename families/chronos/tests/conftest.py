@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-import checkpoints  # noqa: E402
+import checkpoints
 
 #: One checkpoint per pipeline class; the registry names pick the class.
 MODELS = {"t5": "chronos-t5-tiny", "bolt": "chronos-bolt-small", "chronos2": "chronos-2"}
@@ -55,10 +55,9 @@ def macro() -> Any:
 def workers(ckpts: dict[str, str]) -> Iterator[dict[str, Any]]:
     """kind -> a TestClient on the real worker app with that kind's checkpoint loaded as key ``kind``."""
     from litestar.testing import TestClient
+    from tollama_chronos.adapter import create_adapter
     from tollama_kit import protocol as wire
     from tollama_kit.server import create_worker_app
-
-    from tollama_chronos.adapter import create_adapter
 
     clients: dict[str, Any] = {}
     with TestClient(create_worker_app(create_adapter())) as client:
@@ -68,4 +67,3 @@ def workers(ckpts: dict[str, str]) -> Iterator[dict[str, Any]]:
             assert resp.status_code == 200, resp.content
             clients[kind] = client
         yield clients
-

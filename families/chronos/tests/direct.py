@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from checkpoints import kind_of  # type: ignore[import-not-found]
 
 

@@ -1,10 +1,10 @@
 """Fixtures for gateway-level tests; run with the chronos family environment's python.
 
-    python families/chronos/tests/fixtures_cli.py build MODEL OUT_DIR
-        write a tiny, seeded, randomly initialised checkpoint for registry model MODEL
-        (chronos-t5-*, chronos-bolt-*, chronos-2) in the hub's file layout
-    python families/chronos/tests/fixtures_cli.py direct MODEL CKPT_DIR REQUEST_JSON OUT_JSON
-        forecast REQUEST_JSON with chronos-forecasting called directly; write OUT_JSON
+python families/chronos/tests/fixtures_cli.py build MODEL OUT_DIR
+    write a tiny, seeded, randomly initialised checkpoint for registry model MODEL
+    (chronos-t5-*, chronos-bolt-*, chronos-2) in the hub's file layout
+python families/chronos/tests/fixtures_cli.py direct MODEL CKPT_DIR REQUEST_JSON OUT_JSON
+    forecast REQUEST_JSON with chronos-forecasting called directly; write OUT_JSON
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-import checkpoints  # noqa: E402
-import direct  # noqa: E402
+import checkpoints
+import direct
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fixtures_cli.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="fixtures_cli.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="write a tiny random checkpoint")
     build.add_argument("model", choices=checkpoints.MODELS)

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import direct
 import msgspec
 import numpy as np
 import pytest
+from conftest import MODELS
+from tollama_chronos.adapter import create_adapter
 from tollama_kit import protocol as wire
 from tollama_kit.adapter import ForecastInput, SeriesInput
 from tollama_kit.arrays import pack
 from tollama_kit.contract import ContractCase, WorkerContract
-
-import direct
-from conftest import MODELS
-from tollama_chronos.adapter import create_adapter
 
 QUANTILES = [0.1, 0.5, 0.9]
 
@@ -26,19 +25,24 @@ def _wire_cov(values: np.ndarray) -> bytes | list[str]:
     return [str(v) for v in values] if values.dtype.kind in "USO" else pack(values)
 
 
-def _wire_series(sid: str, target: np.ndarray, past: dict | None = None, future: dict | None = None,
-                 static: dict | None = None) -> wire.Series:
+def _wire_series(
+    sid: str, target: np.ndarray, past: dict | None = None, future: dict | None = None, static: dict | None = None
+) -> wire.Series:
     target = np.atleast_2d(np.asarray(target, dtype=np.float32))
     return wire.Series(
-        id=sid, target=pack(target), length=target.shape[1], n_targets=target.shape[0],
+        id=sid,
+        target=pack(target),
+        length=target.shape[1],
+        n_targets=target.shape[0],
         past_covariates={k: _wire_cov(np.asarray(v)) for k, v in (past or {}).items()},
         future_covariates={k: _wire_cov(np.asarray(v)) for k, v in (future or {}).items()},
         static_covariates=dict(static or {}),
     )
 
 
-def _post(client: Any, key: str, horizon: int, series: list[wire.Series], quantiles: list[float] = QUANTILES,
-          **options: Any) -> tuple[int, Any]:
+def _post(
+    client: Any, key: str, horizon: int, series: list[wire.Series], quantiles: list[float] = QUANTILES, **options: Any
+) -> tuple[int, Any]:
     batch = wire.ForecastBatch(key=key, horizon=horizon, quantiles=quantiles, series=series, options=options)
     resp = client.post("/v1/forecast", content=wire.encode(batch), headers={"content-type": wire.CONTENT_TYPE})
     if resp.status_code != 200:
@@ -49,8 +53,10 @@ def _post(client: Any, key: str, horizon: int, series: list[wire.Series], quanti
 def _arrays(result: wire.ForecastResult, horizon: int) -> list[tuple[np.ndarray, np.ndarray]]:
     n_levels = len(result.quantiles)
     return [
-        (np.frombuffer(s.mean, "<f4").reshape(s.n_targets, horizon),
-         np.frombuffer(s.quantiles, "<f4").reshape(n_levels, s.n_targets, horizon))
+        (
+            np.frombuffer(s.mean, "<f4").reshape(s.n_targets, horizon),
+            np.frombuffer(s.quantiles, "<f4").reshape(n_levels, s.n_targets, horizon),
+        )
         for s in result.series
     ]
 
@@ -94,8 +100,9 @@ class TestT5Contract(WorkerContract):
     @classmethod
     def contract_case(cls, ckpts: dict[str, str]) -> ContractCase:
         # Sampling model: the default seed makes every forecast reproducible per series.
-        return ContractCase(adapter_factory=create_adapter, name=MODELS["t5"], path=ckpts["t5"], horizon=8,
-                            options={"num_samples": 8})
+        return ContractCase(
+            adapter_factory=create_adapter, name=MODELS["t5"], path=ckpts["t5"], horizon=8, options={"num_samples": 8}
+        )
 
 
 # -- parity with the library called directly ----------------------------------------------------
@@ -107,7 +114,8 @@ def test_parity_on_co2(kind: str, workers: dict, ckpts: dict[str, str], co2: np.
     np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-3)
     # The adapter's only change to the library's quantiles: crossing repaired by sorting the levels.
     np.testing.assert_allclose(got[1], np.sort(want[1], axis=0), rtol=1e-4, atol=1e-3)
-    assert got[0].shape == (1, 24) and got[1].shape == (3, 1, 24)
+    assert got[0].shape == (1, 24)
+    assert got[1].shape == (3, 1, 24)
 
 
 def test_t5_seed_changes_the_samples(workers: dict, co2: np.ndarray) -> None:
@@ -130,15 +138,21 @@ def _macro_case(macro: Any, horizon: int, categorical: bool) -> tuple[np.ndarray
 
 
 @pytest.mark.parametrize("categorical", [False, True], ids=["numeric", "with-categorical"])
-def test_chronos2_covariate_parity_on_macrodata(categorical: bool, workers: dict, ckpts: dict[str, str],
-                                                macro: Any) -> None:
+def test_chronos2_covariate_parity_on_macrodata(
+    categorical: bool, workers: dict, ckpts: dict[str, str], macro: Any
+) -> None:
     horizon = 8
     target, past, future = _macro_case(macro, horizon, categorical)
-    (got,), warnings = _ok(workers["chronos2"], "chronos2", horizon,
-                           [_wire_series("gdp", target, past=past, future=future)])
+    (got,), warnings = _ok(
+        workers["chronos2"], "chronos2", horizon, [_wire_series("gdp", target, past=past, future=future)]
+    )
     assert warnings == []
-    req = {"id": "gdp", "target": [target.tolist()], "past_covariates": {k: _json(v) for k, v in past.items()},
-           "future_covariates": {k: _json(v) for k, v in future.items()}}
+    req = {
+        "id": "gdp",
+        "target": [target.tolist()],
+        "past_covariates": {k: _json(v) for k, v in past.items()},
+        "future_covariates": {k: _json(v) for k, v in future.items()},
+    }
     (want,) = _direct("chronos2", ckpts, _request(horizon, [req]))
     np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(got[1], np.sort(want[1], axis=0), rtol=1e-4, atol=1e-3)
@@ -163,14 +177,20 @@ def test_univariate_kinds_refuse_covariates_when_strict(kind: str, workers: dict
     y = co2[-100:]
     s = _wire_series("s", y, past={"x": np.arange(100, dtype=np.float32)})
     status, err = _post(workers[kind], kind, 6, [s], covariates_mode="strict", num_samples=4)
-    assert status == 422 and err.code == "unsupported"
+    assert status == 422
+    assert err.code == "unsupported"
     assert "past covariates ['x']" in err.message
 
 
 def test_bolt_drops_covariates_with_a_warning(workers: dict, co2: np.ndarray) -> None:
     y = co2[-100:]
-    with_cov = _wire_series("s", y, past={"x": np.arange(100, dtype=np.float32)},
-                            future={"f": np.arange(106, dtype=np.float32)}, static={"site": "a"})
+    with_cov = _wire_series(
+        "s",
+        y,
+        past={"x": np.arange(100, dtype=np.float32)},
+        future={"f": np.arange(106, dtype=np.float32)},
+        static={"site": "a"},
+    )
     (got,), warnings = _ok(workers["bolt"], "bolt", 6, [with_cov])
     (bare,), bare_warnings = _ok(workers["bolt"], "bolt", 6, [_wire_series("s", y)])
     np.testing.assert_array_equal(got[0], bare[0])
@@ -183,7 +203,8 @@ def test_bolt_drops_covariates_with_a_warning(workers: dict, co2: np.ndarray) ->
 def test_chronos2_static_covariates_strict_and_best_effort(workers: dict, co2: np.ndarray) -> None:
     s = _wire_series("s", co2[-100:], static={"region": "north"})
     status, err = _post(workers["chronos2"], "chronos2", 6, [s], covariates_mode="strict")
-    assert status == 422 and "static covariates ['region']" in err.message
+    assert status == 422
+    assert "static covariates ['region']" in err.message
     (got,), warnings = _ok(workers["chronos2"], "chronos2", 6, [s])
     assert any("static covariates ['region']" in w for w in warnings)
     assert np.isfinite(got[0]).all()
@@ -195,7 +216,8 @@ def test_chronos2_multivariate_keeps_variate_order(workers: dict, macro: Any) ->
     b = macro["realcons"].to_numpy(np.float32)
     (ab,), _ = _ok(workers["chronos2"], "chronos2", 6, [_wire_series("m", np.stack([a, b]))])
     (ba,), _ = _ok(workers["chronos2"], "chronos2", 6, [_wire_series("m", np.stack([b, a]))])
-    assert ab[0].shape == (2, 6) and ab[1].shape == (3, 2, 6)
+    assert ab[0].shape == (2, 6)
+    assert ab[1].shape == (3, 2, 6)
     np.testing.assert_allclose(ab[0], ba[0][::-1], rtol=1e-4, atol=1e-3)
     (alone,), _ = _ok(workers["chronos2"], "chronos2", 6, [_wire_series("u", a)])
     assert not np.allclose(alone[0][0], ab[0][0], rtol=1e-5), "variates must be forecast jointly"
@@ -233,7 +255,9 @@ def test_requested_level_order_and_interpolation(kind: str, workers: dict, co2: 
     assert w1 == w2 == []
     np.testing.assert_allclose(shuffled[1], ordered[1][[2, 0, 1]])
     (off,), w3 = _ok(workers[kind], kind, 12, series, quantiles=[0.005, 0.5, 0.33])
-    assert len(w3) == 1 and "0.33" in w3[0] and "clamped" in w3[0]
+    assert len(w3) == 1
+    assert "0.33" in w3[0]
+    assert "clamped" in w3[0]
     assert off[1].shape == (3, 1, 12)
 
 
@@ -249,40 +273,50 @@ def test_context_length_uses_only_the_last_points(workers: dict, co2: np.ndarray
 def test_missing_values_and_short_series(kind: str, workers: dict, co2: np.ndarray) -> None:
     gappy = co2[-120:].copy()
     gappy[[0, 1, 50, 51, 52, 119]] = np.nan
-    (got, short), _ = _ok(workers[kind], kind, 6, [_wire_series("g", gappy), _wire_series("s", co2[-5:])],
-                          num_samples=4)
-    assert np.isfinite(got[0]).all() and np.isfinite(short[0]).all()
+    (got, short), _ = _ok(
+        workers[kind], kind, 6, [_wire_series("g", gappy), _wire_series("s", co2[-5:])], num_samples=4
+    )
+    assert np.isfinite(got[0]).all()
+    assert np.isfinite(short[0]).all()
     empty = co2[-50:].copy()
     empty[-20:] = np.nan
     status, err = _post(workers[kind], kind, 6, [_wire_series("e", empty)], context_length=20, num_samples=4)
-    assert status == 400 and err.code == "bad_input" and "no observed value" in err.message
+    assert status == 400
+    assert err.code == "bad_input"
+    assert "no observed value" in err.message
 
 
 def test_horizon_limits_and_long_horizon_warning(workers: dict, co2: np.ndarray) -> None:
     series = [_wire_series("s", co2[-256:])]
     status, err = _post(workers["bolt"], "bolt", 513, series)
-    assert status == 400 and err.code == "bad_input" and "512" in err.message
+    assert status == 400
+    assert err.code == "bad_input"
+    assert "512" in err.message
     (got,), warnings = _ok(workers["bolt"], "bolt", 80, series)
-    assert got[0].shape == (1, 80) and np.isfinite(got[1]).all()
+    assert got[0].shape == (1, 80)
+    assert np.isfinite(got[1]).all()
     assert any("prediction length" in w for w in warnings)
 
 
 def test_t5_chunks_samples_and_unseeded_batching(workers: dict, co2: np.ndarray) -> None:
     series = [_wire_series("a", co2[-64:]), _wire_series("b", co2[-96:])]
     (a, b), _ = _ok(workers["t5"], "t5", 4, series, num_samples=12, max_sequences=5)
-    assert a[1].shape == (3, 1, 4) and np.isfinite(b[1]).all()
+    assert a[1].shape == (3, 1, 4)
+    assert np.isfinite(b[1]).all()
     (a2, b2), _ = _ok(workers["t5"], "t5", 4, series, num_samples=6, seed=-1, max_sequences=12)
-    assert np.isfinite(a2[0]).all() and np.isfinite(b2[0]).all()
+    assert np.isfinite(a2[0]).all()
+    assert np.isfinite(b2[0]).all()
 
 
 def test_bad_options_are_bad_input(workers: dict, co2: np.ndarray, ckpts: dict[str, str]) -> None:
     series = [_wire_series("s", co2[-64:])]
     for options in ({"covariates_mode": "lenient"}, {"num_samples": 0}, {"context_length": "many"}):
         status, err = _post(workers["t5"], "t5", 4, series, **options)
-        assert status == 400 and err.code == "bad_input", options
+        assert (status, err.code) == (400, "bad_input"), options
     client = workers["bolt"]
-    req = wire.LoadRequest(key="bad-dtype", name=MODELS["bolt"], path=ckpts["bolt"], device="cpu",
-                           options={"dtype": "int8"})
+    req = wire.LoadRequest(
+        key="bad-dtype", name=MODELS["bolt"], path=ckpts["bolt"], device="cpu", options={"dtype": "int8"}
+    )
     resp = client.post("/v1/load", content=wire.encode(req), headers={"content-type": wire.CONTENT_TYPE})
     assert resp.status_code == 400
 
@@ -293,3 +327,14 @@ def test_info_reports_versions_and_memory(workers: dict) -> None:
     held = {m.key: m for m in info.loaded}
     assert {"t5", "bolt", "chronos2"} <= set(held)
     assert all(held[k].memory_bytes > 10_000 for k in ("t5", "bolt", "chronos2"))
+
+
+def test_checkpoints_are_seeded_and_in_the_hub_layout(tmp_path: Any) -> None:
+    import checkpoints
+
+    a = checkpoints.build("chronos-bolt-tiny", tmp_path / "a")
+    b = checkpoints.build("chronos-bolt-tiny", tmp_path / "b")
+    assert sorted(p.name for p in a.iterdir()) == ["config.json", "model.safetensors"]
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    t5 = checkpoints.build("chronos-t5-mini", tmp_path / "t5")
+    assert sorted(p.name for p in t5.iterdir()) == ["config.json", "generation_config.json", "model.safetensors"]

@@ -111,7 +111,14 @@ class ChronosAdapter:
             raise BadInput(f"{handle.name}: horizon must be between 1 and {limit}, got {batch.horizon}")
         context_length = min(opts.context_length or handle.context_length, handle.context_length)
 
-        series, warnings = prepare(batch.series, batch.horizon, context_length, opts, handle.kind, handle.name)
+        series, warnings = prepare(
+            batch.series,
+            horizon=batch.horizon,
+            context_length=context_length,
+            opts=opts,
+            kind=handle.kind,
+            model=handle.name,
+        )
         if handle.kind != "t5":
             note = interpolation_warning(handle.name, handle.native_levels, wanted)
             if note:
@@ -123,7 +130,9 @@ class ChronosAdapter:
             )
         runner = RUNNERS[handle.kind]
         extra = {"context_length": context_length} if handle.kind == "chronos2" else {}
-        results = runner(handle.pipeline, series, batch.horizon, wanted, opts, warnings, **extra)
+        results = runner(
+            handle.pipeline, series, horizon=batch.horizon, wanted=wanted, opts=opts, sink=warnings, **extra
+        )
         outputs = [SeriesOutput(id=s.id, mean=mean, quantiles=q) for s, (mean, q) in zip(series, results, strict=True)]
         return ForecastOutput(series=outputs, warnings=list(dict.fromkeys(warnings)))
 

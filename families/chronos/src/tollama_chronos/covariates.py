@@ -43,7 +43,7 @@ def is_categorical(values: np.ndarray) -> bool:
 
 
 def prepare(
-    series: list[SeriesInput], horizon: int, context_length: int, opts: ForecastOptions, kind: str, model: str
+    series: list[SeriesInput], *, horizon: int, context_length: int, opts: ForecastOptions, kind: str, model: str
 ) -> tuple[list[Prepared], list[str]]:
     """Trim every series to the last ``context_length`` points and apply the covariate policy."""
     label = f"{model} ({KIND_LABELS[kind]})"
@@ -71,14 +71,22 @@ def prepare(
         prepared = Prepared(id=s.id, target=target)
         overlap = set(s.past_covariates) & set(s.future_covariates)
         if overlap:
-            raise BadInput(f"series {s.id!r}: covariates {sorted(overlap)} are given both as past and as future covariates")
-        for group, values in (("past", s.past_covariates), ("future", s.future_covariates), ("static", s.static_covariates)):
+            raise BadInput(
+                f"series {s.id!r}: covariates {sorted(overlap)} are given both as past and as future covariates"
+            )
+        for group, values in (
+            ("past", s.past_covariates),
+            ("future", s.future_covariates),
+            ("static", s.static_covariates),
+        ):
             if not values:
                 continue
             if not uses[group]:
                 if opts.strict:
-                    raise Unsupported(f"{label} cannot use {_names(group, values)} (series {s.id!r}); "
-                                      "send covariates_mode=best_effort to drop them")
+                    raise Unsupported(
+                        f"{label} cannot use {_names(group, values)} (series {s.id!r}); "
+                        "send covariates_mode=best_effort to drop them"
+                    )
                 dropped[group].update(values)
                 continue
             for name, raw in values.items():
@@ -87,7 +95,9 @@ def prepare(
                     arr = arr.astype(np.float32)
                 if group == "past":
                     if arr.shape != (length,):
-                        raise BadInput(f"series {s.id!r}: past covariate {name!r} needs {length} values, got {arr.shape}")
+                        raise BadInput(
+                            f"series {s.id!r}: past covariate {name!r} needs {length} values, got {arr.shape}"
+                        )
                     prepared.past[name] = arr[start:]
                 else:
                     if arr.shape != (length + horizon,):

@@ -67,8 +67,15 @@ def _from_native(native: np.ndarray, levels: Sequence[float], wanted: Sequence[f
     return median.astype(np.float32), quantiles.astype(np.float32)
 
 
-def run_bolt(pipeline: Any, series: list[Prepared], horizon: int, wanted: Sequence[float],
-             opts: ForecastOptions, sink: list[str]) -> list[Result]:
+def run_bolt(
+    pipeline: Any,
+    series: list[Prepared],
+    *,
+    horizon: int,
+    wanted: Sequence[float],
+    opts: ForecastOptions,
+    sink: list[str],
+) -> list[Result]:
     import torch
 
     rows, spans = _rows(series)
@@ -81,8 +88,15 @@ def run_bolt(pipeline: Any, series: list[Prepared], horizon: int, wanted: Sequen
     return list(zip(_split(mean, spans, 0), _split(quantiles, spans, 1), strict=True))
 
 
-def run_t5(pipeline: Any, series: list[Prepared], horizon: int, wanted: Sequence[float],
-           opts: ForecastOptions, sink: list[str]) -> list[Result]:
+def run_t5(
+    pipeline: Any,
+    series: list[Prepared],
+    *,
+    horizon: int,
+    wanted: Sequence[float],
+    opts: ForecastOptions,
+    sink: list[str],
+) -> list[Result]:
     import torch
 
     rows, spans = _rows(series)
@@ -90,8 +104,9 @@ def run_t5(pipeline: Any, series: list[Prepared], horizon: int, wanted: Sequence
 
     def draw(chunk: list[np.ndarray], n: int) -> np.ndarray:
         with upstream_warnings(sink):
-            out = pipeline.predict([torch.from_numpy(r) for r in chunk], prediction_length=horizon,
-                                   **{**sample_kw, "num_samples": n})
+            out = pipeline.predict(
+                [torch.from_numpy(r) for r in chunk], prediction_length=horizon, **{**sample_kw, "num_samples": n}
+            )
         return out.numpy()  # (len(chunk), n, H)
 
     samples: list[np.ndarray] = []
@@ -132,8 +147,16 @@ def _chronos2_input(s: Prepared) -> dict[str, Any]:
     return item
 
 
-def run_chronos2(pipeline: Any, series: list[Prepared], horizon: int, wanted: Sequence[float],
-                 opts: ForecastOptions, sink: list[str], context_length: int) -> list[Result]:
+def run_chronos2(
+    pipeline: Any,
+    series: list[Prepared],
+    *,
+    horizon: int,
+    wanted: Sequence[float],
+    opts: ForecastOptions,
+    sink: list[str],
+    context_length: int,
+) -> list[Result]:
     # The library needs one schema per call (same n_targets and covariate names/kinds).
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, s in enumerate(series):
