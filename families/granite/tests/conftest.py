@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checkpoints import build  # noqa: E402
+from checkpoints import build
 
 
 @pytest.fixture(scope="session")

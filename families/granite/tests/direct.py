@@ -48,8 +48,9 @@ def _plain(ckpt: str, req: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     point = _point(model, y, context)
     length = y.shape[1]
     last = length - horizon
-    first = max(min(_opt(options, "min_calibration_context", 64), context),
-                last - _opt(options, "calibration_windows", 100) + 1)
+    first = max(
+        min(_opt(options, "min_calibration_context", 64), context), last - _opt(options, "calibration_windows", 100) + 1
+    )
     origins = list(range(first, last + 1))
     if not origins:  # too little history to calibrate: every quantile is the point forecast
         return {"id": s["id"], "mean": point.T.tolist(), "quantiles": [point.T.tolist()] * len(levels)}
@@ -78,22 +79,42 @@ def _with_covariates(ckpt: str, req: dict[str, Any], s: dict[str, Any]) -> dict[
     frame.update({c: np.asarray(past[k], dtype=np.float32) for c, k in zip(conditional, sorted(past), strict=True)})
     future = {"timestamp": np.arange(length, length + horizon)}
     future.update({c: np.asarray(fut[k], dtype=np.float32)[length:] for c, k in zip(control, sorted(fut), strict=True)})
-    tsp = TimeSeriesPreprocessor(timestamp_column="timestamp", target_columns=targets, control_columns=control,
-                                 conditional_columns=conditional, prediction_length=horizon, scaling=False)
+    tsp = TimeSeriesPreprocessor(
+        timestamp_column="timestamp",
+        target_columns=targets,
+        control_columns=control,
+        conditional_columns=conditional,
+        prediction_length=horizon,
+        scaling=False,
+    )
     df = pd.DataFrame(frame)
     tsp.train(df)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_opt(options, "seed", 0))
         model = TinyTimeMixerForPrediction.from_pretrained(
-            ckpt, prediction_filter_length=horizon, num_input_channels=tsp.num_input_channels,
+            ckpt,
+            prediction_filter_length=horizon,
+            num_input_channels=tsp.num_input_channels,
             prediction_channel_indices=tsp.prediction_channel_indices,
-            exogenous_channel_indices=tsp.exogenous_channel_indices, decoder_mode="mix_channel",
-            enable_forecast_channel_mixing=True, fcm_context_length=1, fcm_use_mixer=True, fcm_mix_layers=2,
+            exogenous_channel_indices=tsp.exogenous_channel_indices,
+            decoder_mode="mix_channel",
+            enable_forecast_channel_mixing=True,
+            fcm_context_length=1,
+            fcm_use_mixer=True,
+            fcm_mix_layers=2,
             fcm_prepend_past=True,
         ).eval()
     context = min(_opt(options, "context_length", model.config.context_length), model.config.context_length)
-    pipe = TimeSeriesForecastingPipeline(model, feature_extractor=tsp, prediction_length=horizon,
-                                         context_length=context, max_context_length=context, device="cpu")
+    n_cal = _opt(options, "calibration_windows", 100)
+    df = df.iloc[-(context + n_cal + horizon - 1) :]  # only the forecast origins that are used
+    pipe = TimeSeriesForecastingPipeline(
+        model,
+        feature_extractor=tsp,
+        prediction_length=horizon,
+        context_length=context,
+        max_context_length=context,
+        device="cpu",
+    )
     out = pipe(df, future_time_series=pd.DataFrame(future))  # one row per forecast origin
     pred = np.stack([np.stack(out[f"{c}_prediction"].to_numpy()) for c in targets], axis=-1)
     true = np.stack([np.stack(out[c].to_numpy()) for c in targets], axis=-1)

@@ -1,7 +1,7 @@
 """Fixtures for gateway-level tests, run with the granite environment's python.
 
-    python fixtures_cli.py build MODEL OUT_DIR
-    python fixtures_cli.py direct MODEL CKPT_DIR REQUEST_JSON OUT_JSON
+python fixtures_cli.py build MODEL OUT_DIR
+python fixtures_cli.py direct MODEL CKPT_DIR REQUEST_JSON OUT_JSON
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checkpoints import build  # noqa: E402
-from direct import direct_forecast  # noqa: E402
+from checkpoints import build
+from direct import direct_forecast
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,10 +20,10 @@ from importlib import metadata
 from typing import Any
 
 import numpy as np
-
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesInput, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed, Unsupported
+
 from tollama_granite import exogenous
 from tollama_granite.conformal import SCORES, conformal_quantiles, required_windows
 from tollama_granite.options import GraniteOptions, parse_options
@@ -114,8 +114,9 @@ class GraniteAdapter:
         outputs: dict[int, SeriesOutput] = {}
         plain = [i for i, p in enumerate(plans) if not p.control and not p.conditional]
         if plain:
-            for i, out in zip(plain, self._forecast_plain(handle, batch, [plans[i] for i in plain], opts, warnings),
-                              strict=True):
+            for i, out in zip(
+                plain, self._forecast_plain(handle, batch, [plans[i] for i in plain], opts, warnings), strict=True
+            ):
                 outputs[i] = out
         mixed = [i for i in range(len(plans)) if i not in outputs]
         if mixed:
@@ -147,8 +148,9 @@ class GraniteAdapter:
         return _Plan(series=s, control=control, conditional=conditional)
 
     # -- no covariates: one batched tensor pass -------------------------------------------
-    def _forecast_plain(self, handle: Handle, batch: ForecastInput, plans: list[_Plan], opts: GraniteOptions,
-                        warnings: list[str]) -> list[SeriesOutput]:
+    def _forecast_plain(
+        self, handle: Handle, batch: ForecastInput, plans: list[_Plan], opts: GraniteOptions, warnings: list[str]
+    ) -> list[SeriesOutput]:
         horizon, width = batch.horizon, opts.context_length
         need = required_windows(batch.quantiles, opts.conformal_score) if batch.quantiles else 0
         blocks_v, blocks_m, spans = [], [], []  # per series: (first window, n_calibration, filled targets)
@@ -169,8 +171,9 @@ class GraniteAdapter:
                 blocks_m.append(m)
             spans.append((offset, n_cal, [f for f, _ in filled]))
             offset += s.n_targets * (1 + n_cal)
-        preds = self._run_tensor(handle, np.concatenate(blocks_v), np.concatenate(blocks_m), batch.freq,
-                                 opts.batch_size)[:, :horizon]
+        preds = self._run_tensor(
+            handle, np.concatenate(blocks_v), np.concatenate(blocks_m), batch.freq, opts.batch_size
+        )[:, :horizon]
         out = []
         short = []
         for plan, (start, n_cal, series_values) in zip(plans, spans, strict=True):
@@ -201,8 +204,9 @@ class GraniteAdapter:
             f"quantiles ({need} calibration windows of {horizon} steps needed), so every quantile equals the mean"
         )
 
-    def _run_tensor(self, handle: Handle, values: np.ndarray, mask: np.ndarray, freq: str | None,
-                    batch_size: int) -> np.ndarray:
+    def _run_tensor(
+        self, handle: Handle, values: np.ndarray, mask: np.ndarray, freq: str | None, batch_size: int
+    ) -> np.ndarray:
         """``values``/``mask`` ``(windows, width)`` → forecasts ``(windows, prediction_length)``."""
         import torch
 
@@ -229,16 +233,18 @@ class GraniteAdapter:
         return np.concatenate(outs)
 
     # -- covariates: granite-tsfm's pipeline, one series at a time ------------------------
-    def _forecast_exogenous(self, handle: Handle, batch: ForecastInput, plan: _Plan, opts: GraniteOptions,
-                            warnings: list[str]) -> SeriesOutput:
+    def _forecast_exogenous(
+        self, handle: Handle, batch: ForecastInput, plan: _Plan, opts: GraniteOptions, warnings: list[str]
+    ) -> SeriesOutput:
         s, horizon = plan.series, batch.horizon
         layout = exogenous.Layout(s.n_targets, len(plan.control), len(plan.conditional), horizon, opts.seed)
         model = handle.exogenous_models.get(layout)
         if model is None:
             model = exogenous.load_exogenous_model(handle.path, layout, handle.context_length, handle.device)
             handle.exogenous_models[layout] = model
-        target = np.stack([impute(s.target[c], opts.impute, f"series {s.id!r} target {c}")[0]
-                           for c in range(s.n_targets)])
+        target = np.stack(
+            [impute(s.target[c], opts.impute, f"series {s.id!r} target {c}")[0] for c in range(s.n_targets)]
+        )
         context = opts.context_length
         need = required_windows(batch.quantiles, opts.conformal_score) if batch.quantiles else 0
         n_cal = min(opts.calibration_windows, max(0, s.length - context - horizon + 1)) if need else 0
@@ -246,8 +252,9 @@ class GraniteAdapter:
         keep = context + (n_cal + horizon - 1 if n_cal else 0)
         history, future = exogenous.frames(layout, target, plan.control, plan.conditional, keep)
         freq = (batch.freq or "oov") if handle.prefix_tuning else None
-        pred, true = exogenous.run_pipeline(model, layout, history, future, context, handle.device, freq,
-                                            opts.batch_size)
+        pred, true = exogenous.run_pipeline(
+            model, layout, history, future, context, handle.device, freq, opts.batch_size
+        )
         mean = pred[-1].T  # (C, H)
         if not batch.quantiles:
             q = np.zeros((0, s.n_targets, horizon), np.float32)

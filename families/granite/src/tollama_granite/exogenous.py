@@ -105,8 +105,16 @@ def frames(
     return pd.DataFrame(history), pd.DataFrame(future)
 
 
-def run_pipeline(model, layout: Layout, history: pd.DataFrame, future: pd.DataFrame, context_length: int,
-                 device: str, freq: str | None, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+def run_pipeline(
+    model,
+    layout: Layout,
+    history: pd.DataFrame,
+    future: pd.DataFrame,
+    context_length: int,
+    device: str,
+    freq: str | None,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Forecasts ``(R, H, C)`` and actuals ``(R, H, C)`` for every window origin the pipeline builds.
 
     Row ``r`` forecasts from origin ``context_length + r`` of ``history``; the last row is the

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tollama_kit.adapter import Options
 from tollama_kit.errors import BadInput
+
 from tollama_granite.conformal import SCORES
 from tollama_granite.windows import IMPUTE_METHODS
 

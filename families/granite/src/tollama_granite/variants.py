@@ -38,9 +38,7 @@ def _name(context: int, horizon: int) -> str:
     return BASE_NAME if (context, horizon) == (512, 96) else f"{BASE_NAME}-{context}-{horizon}"
 
 
-VARIANTS: dict[str, Variant] = {
-    _name(c, h): Variant(_name(c, h), c, h) for c in CONTEXTS for h in HORIZONS
-}
+VARIANTS: dict[str, Variant] = {_name(c, h): Variant(_name(c, h), c, h) for c in CONTEXTS for h in HORIZONS}
 
 _NAME = re.compile(rf"^{re.escape(BASE_NAME)}(?:-(\d+)-(\d+))?$")
 

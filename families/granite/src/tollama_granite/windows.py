@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from tollama_kit.errors import BadInput
 
 IMPUTE_METHODS = ("linear", "forward_fill", "zero")
