@@ -8,6 +8,7 @@ error with ``covariates_mode=strict``; otherwise it is dropped and a warning say
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +35,7 @@ class Prepared:
         return int(self.target.shape[0])
 
 
-def _names(kind: str, values: dict[str, object]) -> str:
+def _names(kind: str, values: Iterable[str]) -> str:
     return f"{kind} covariates {sorted(values)}"
 
 

@@ -79,9 +79,14 @@ def run_bolt(
     import torch
 
     rows, spans = _rows(series)
+    per_call = opts.batch_size
+    if horizon > pipeline.model_prediction_length:
+        # Past the trained horizon the library feeds each of its quantiles back in: the forward
+        # pass then carries rows x n_quantiles contexts, so shrink the chunk to match.
+        per_call = max(1, per_call // len(pipeline.quantiles))
     native = []
-    for start in range(0, len(rows), opts.batch_size):
-        chunk = [torch.from_numpy(r) for r in rows[start : start + opts.batch_size]]
+    for start in range(0, len(rows), per_call):
+        chunk = [torch.from_numpy(r) for r in rows[start : start + per_call]]
         with upstream_warnings(sink):
             native.append(pipeline.predict(chunk, prediction_length=horizon).numpy())
     mean, quantiles = _from_native(np.concatenate(native), pipeline.quantiles, wanted)
@@ -107,7 +112,7 @@ def run_t5(
             out = pipeline.predict(
                 [torch.from_numpy(r) for r in chunk], prediction_length=horizon, **{**sample_kw, "num_samples": n}
             )
-        return out.numpy()  # (len(chunk), n, H)
+        return np.asarray(out.numpy())  # (len(chunk), n, H)
 
     samples: list[np.ndarray] = []
     if opts.seed >= 0:
