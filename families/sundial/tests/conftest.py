@@ -20,7 +20,6 @@ import torch
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 import sundial_checkpoints  # noqa: E402
-
 from tollama_kit.adapter import Loaded  # noqa: E402
 from tollama_sundial.adapter import SundialAdapter, create_adapter  # noqa: E402
 

@@ -36,8 +36,14 @@ REAL_CONFIG = {
     "diffusion_batch_mul": 4,
 }
 
-TINY = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-        "flow_loss_depth": 2, "num_sampling_steps": 8}
+TINY = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "flow_loss_depth": 2,
+    "num_sampling_steps": 8,
+}
 
 #: What the hub's config.json also carries: the remote-code map (ignored by our loader).
 HUB_AUTO_MAP = {

@@ -39,9 +39,11 @@ def run(model: str, ckpt_dir: str, request: dict[str, Any]) -> dict[str, Any]:
             samples = net.generate(torch.tensor(row[None, :]), max_new_tokens=horizon, num_samples=num_samples)
             rows.append(samples[0].numpy())  # (S, H)
         stacked = np.stack(rows, axis=1)  # (S, n_targets, H)
-        series_out.append({
-            "id": series["id"],
-            "mean": stacked.mean(axis=0).tolist(),
-            "quantiles": np.quantile(stacked, levels, axis=0).tolist(),
-        })
+        series_out.append(
+            {
+                "id": series["id"],
+                "mean": stacked.mean(axis=0).tolist(),
+                "quantiles": np.quantile(stacked, levels, axis=0).tolist(),
+            }
+        )
     return {"series": series_out}

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed
 from tollama_kit.quantiles import from_samples
+
 from tollama_sundial.inputs import FAMILY, Settings, Unit, check_covariates, read_settings, to_units
 
 #: Pre-training context of the released checkpoints (Sundial paper: context length 2880).
@@ -105,7 +105,9 @@ class SundialAdapter:
             )
         return ForecastOutput(series=_assemble(batch, units, samples), warnings=warnings)
 
-    def _sample(self, handle: _Handle, units: list[Unit], horizon: int, settings: Settings, device: str) -> list[np.ndarray]:
+    def _sample(
+        self, handle: _Handle, units: list[Unit], horizon: int, settings: Settings, device: str
+    ) -> list[np.ndarray]:
         """Sample paths ``(num_samples, horizon)`` for every unit, in order."""
         torch = handle.torch
         model = handle.model

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from tollama_kit.adapter import ForecastInput, Options, SeriesInput
 from tollama_kit.errors import BadInput, Unsupported
 
