@@ -45,3 +45,12 @@ class TestNaiveContract(WorkerContract):
     @classmethod
     def contract_case(cls) -> ContractCase:
         return ContractCase(adapter_factory=NaiveAdapter, name="naive", path="/nonexistent", allows_missing=False)
+
+
+def test_interpolate_keeps_the_requested_level_order() -> None:
+    from tollama_kit.quantiles import interpolate
+
+    native = [0.1, 0.5, 0.9]
+    values = np.array([[1.0], [5.0], [9.0]])
+    out = interpolate(native, values, [0.9, 0.1, 0.3])
+    np.testing.assert_allclose(out[:, 0], [9.0, 1.0, 3.0])

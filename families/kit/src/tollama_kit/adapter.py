@@ -50,6 +50,13 @@ class ForecastInput:
     series: list[SeriesInput]
     freq: str | None = None
     options: Options = field(default_factory=dict)
+    groups: tuple[int, ...] = ()
+    """The request each series came from when the worker fused several requests into one call
+    (empty or all zeros when not fused). Adapters that learn across series (covariate regressions,
+    cross-learning) must stay within a group so that one client's data never shapes another's."""
+
+    def group_of(self, index: int) -> int:
+        return self.groups[index] if self.groups else 0
 
 
 @dataclass(frozen=True)

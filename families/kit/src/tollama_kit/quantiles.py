@@ -17,10 +17,16 @@ def interpolate(levels: Sequence[float], values: np.ndarray, wanted: Sequence[fl
     native = np.asarray(levels, dtype=np.float64)
     values = np.asarray(values)
     flat = values.reshape(values.shape[0], -1)
+    order = np.argsort(np.asarray(wanted, dtype=np.float64), kind="stable")
+    ascending = np.asarray(wanted, dtype=np.float64)[order]
     out = np.empty((len(wanted), flat.shape[1]), dtype=values.dtype)
     for j in range(flat.shape[1]):
-        out[:, j] = np.interp(np.asarray(wanted, dtype=np.float64), native, flat[:, j])
-    return np.sort(out, axis=0).reshape((len(wanted), *values.shape[1:]))
+        out[:, j] = np.interp(ascending, native, flat[:, j])
+    # Monotone in the level (crossing native quantiles are sorted), then back in the requested order.
+    out = np.sort(out, axis=0)
+    result = np.empty_like(out)
+    result[order] = out
+    return result.reshape((len(wanted), *values.shape[1:]))
 
 
 def off_grid(levels: Sequence[float], wanted: Sequence[float]) -> list[float]:

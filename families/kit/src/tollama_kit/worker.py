@@ -172,6 +172,7 @@ class Worker:
             series=[s for inp in inputs for s in inp.series],
             freq=first.freq,
             options=dict(first.options),
+            groups=tuple(k for k, inp in enumerate(inputs) for _ in inp.series),
         )
 
         def _call() -> tuple[ForecastOutput, list[wire.SeriesForecast], float]:

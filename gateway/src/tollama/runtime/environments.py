@@ -146,7 +146,9 @@ def install(
             extra = ["--index-url", torch_index_url] if torch_index_url else []
             run(*_uv(), "pip", "install", "--quiet", "--python", py, f"torch=={source.torch_pin}", *extra)
         for lk in locks:
-            run(*_uv(), "pip", "install", "--quiet", "--python", py, "--require-hashes", "-r", str(lk))
+            # --no-deps: a lock is complete, and re-resolving would trip over the upstream torch
+            # pins that the family deliberately overrides (the CPU torch is installed above).
+            run(*_uv(), "pip", "install", "--quiet", "--python", py, "--require-hashes", "--no-deps", "-r", str(lk))
         # Editable: the adapter code is read from the source tree, so adapter edits need no rebuild.
         run(*_uv(), "pip", "install", "--quiet", "--python", py, "--no-deps", "-e", str(kit_root), "-e", str(source.root))
         (partial / ENV_FILE).write_text(
