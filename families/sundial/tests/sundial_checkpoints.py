@@ -65,9 +65,10 @@ def build(model: str, out_dir: str | Path, *, size: str = "tiny", seed: int = 0)
     torch.manual_seed(seed)
     net = SundialForPrediction(SundialConfig(**values))
     with torch.no_grad():
-        # The flow head starts with zeroed modulation and output layers (a trained model has
-        # none): every sample would equal the others and the seed would not matter. Give the
-        # zeroed tensors small random values so that samples differ, as they do for real weights.
+        # post_init draws every Linear weight (std 0.02) but leaves the biases and LayerNorm
+        # shifts of the flow head at zero. Give those small random values too, so that every
+        # tensor of the file shapes the samples (a tensor lost on load would change the numbers)
+        # and the samples spread more widely than at init.
         for tensor in net.flow_loss.parameters():
             if not tensor.any():
                 tensor.normal_(0.0, 0.2)
