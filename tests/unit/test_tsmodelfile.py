@@ -94,9 +94,9 @@ def test_forecast_uses_the_parameters_and_a_request_overrides_them(client: TestC
 
 
 def test_values_outside_the_model_capabilities_are_refused_at_create_time(client: TestClient[Any]) -> None:
-    resp = _create(client, "too-far", "FROM chronos-bolt-tiny\n# limits\nPARAM horizon 500\n")
+    resp = _create(client, "too-far", "FROM chronos-bolt-tiny\n# limits\nPARAM horizon 600\n")
     assert resp.status_code == 400
-    assert resp.json()["error"].startswith("TSModelfile line 3") and "maximum of 64" in resp.json()["error"]
+    assert resp.json()["error"].startswith("TSModelfile line 3") and "maximum of 512" in resp.json()["error"]
     resp = _create(client, "samples", "FROM chronos-bolt-tiny\nPARAM num_samples 10\n")
     assert resp.status_code == 400 and "does not apply" in resp.json()["error"]
     assert _create(client, "x", "FROM nosuch\n").status_code == 404

@@ -69,6 +69,14 @@ class Settings:
         default="",
         metadata={"env": "TOLLAMA_STORE_VOLUME", "help": "docker runtime: volume or host path holding the store (mounted read-only)"},
     )
+    docker_instance: str = field(
+        default="default",
+        metadata={"env": "TOLLAMA_DOCKER_INSTANCE", "help": "docker runtime: label value scoping this gateway's containers (one per gateway on an engine)"},
+    )
+    worker_threads: int = field(
+        default=0,
+        metadata={"env": "TOLLAMA_WORKER_THREADS", "help": "CPU threads per worker (OMP_NUM_THREADS; 0 = the library's default)"},
+    )
     worker_start_timeout: float = field(
         default=120.0, metadata={"env": "TOLLAMA_WORKER_START_TIMEOUT", "help": "seconds to wait for a worker's /v1/health"}
     )

@@ -67,6 +67,8 @@ class SeriesOutput:
     id: str
     mean: np.ndarray
     quantiles: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+    """Warnings about this series only: they reach just the request that sent it."""
 
 
 @dataclass

@@ -189,6 +189,7 @@ class Worker:
         offset = 0
         for inp in inputs:
             n = len(inp.series)
+            own = [w for s in out.series[offset : offset + n] for w in s.warnings]
             results.append(
                 wire.ForecastResult(
                     series=encoded[offset : offset + n],
@@ -196,7 +197,7 @@ class Worker:
                     device=held.info.device,
                     inference_ms=inference_ms,
                     batch_size=len(batches),
-                    warnings=list(out.warnings),
+                    warnings=[*out.warnings, *own],
                 )
             )
             offset += n

@@ -36,13 +36,13 @@ def tail(path: Path, limit: int = 4000) -> str:
 
 
 class ProcessWorker:
-    def __init__(self, family: str, proc: asyncio.subprocess.Process, socket: Path, log: Path) -> None:
+    def __init__(self, family: str, proc: asyncio.subprocess.Process, socket: Path, log: Path, timeout: float = 600.0) -> None:
         self.family = family
         self.proc = proc
         self.socket = socket
         self.log = log
         transport = httpx.AsyncHTTPTransport(uds=str(socket))
-        self.client = WorkerClient(family, httpx.AsyncClient(transport=transport, base_url="http://worker", timeout=600.0), self.log_tail)
+        self.client = WorkerClient(family, httpx.AsyncClient(transport=transport, base_url="http://worker", timeout=timeout), self.log_tail)
 
     def alive(self) -> bool:
         return self.proc.returncode is None
@@ -54,8 +54,12 @@ class ProcessWorker:
 class ProcessRuntime:
     name = "process"
 
-    def __init__(self, runtimes_dir: Path, run_dir: Path, *, variant: str = "cpu", start_timeout: float = 120.0, request_timeout: float = 600.0) -> None:
+    def __init__(
+        self, runtimes_dir: Path, run_dir: Path, *, variant: str = "cpu", start_timeout: float = 120.0,
+        request_timeout: float = 600.0, threads: int = 0,
+    ) -> None:
         self.runtimes_dir = runtimes_dir
+        self.threads = threads
         self.variant = variant
         self.start_timeout = start_timeout
         self.request_timeout = request_timeout
@@ -64,6 +68,12 @@ class ProcessRuntime:
         # Unix socket paths must be short; fall back to a private temp dir when the home is deep.
         self.socket_dir = run_dir if len(str(run_dir)) < _MAX_SOCKET_PATH - 20 else Path(tempfile.mkdtemp(prefix="tollama-"))
         self._workers: list[ProcessWorker] = []
+
+    def _worker_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.threads:
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.threads)
+        return env
 
     def _env(self, family: str) -> Path:
         return env_dir(self.runtimes_dir, family, self.variant)  # type: ignore[arg-type]
@@ -87,9 +97,9 @@ class ProcessRuntime:
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
                 str(env_python(self._env(family))), "-m", "tollama_kit", "--family", family, "--uds", str(socket),
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, env=self._worker_env(),
             )
-        worker = ProcessWorker(family, proc, socket, log)
+        worker = ProcessWorker(family, proc, socket, log, self.request_timeout)
         self._workers.append(worker)
         try:
             await self._wait_healthy(worker)

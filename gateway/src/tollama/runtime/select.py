@@ -18,15 +18,15 @@ def make_runtime(settings: Settings) -> Runtime:
         return StaticRuntime(parse_workers(settings.static_workers), store_root=settings.store_dir, request_timeout=settings.request_timeout)
     if kind in ("docker", "auto"):
         try:
-            from tollama.runtime.docker import DockerRuntime  # noqa: PLC0415 - optional engine
+            from tollama.runtime.docker import DockerRuntime  # optional engine
         except ImportError:
             DockerRuntime = None  # type: ignore[assignment,misc]  # noqa: N806
         if DockerRuntime is not None:
             runtime = DockerRuntime.connect(settings, required=kind == "docker")
             if runtime is not None:
                 if kind == "docker":
-                    return runtime  # type: ignore[no-any-return]
-                return runtime.with_fallback(_process(settings))  # type: ignore[no-any-return]
+                    return runtime
+                return runtime.with_fallback(_process(settings))
         elif kind == "docker":
             raise RuntimeError("TOLLAMA_RUNTIME=docker but the docker runtime is not available")
     if kind not in ("auto", "process", "docker"):
@@ -37,5 +37,5 @@ def make_runtime(settings: Settings) -> Runtime:
 def _process(settings: Settings) -> ProcessRuntime:
     return ProcessRuntime(
         settings.runtimes_dir, settings.run_dir, variant=settings.variant,
-        start_timeout=settings.worker_start_timeout, request_timeout=settings.request_timeout,
+        start_timeout=settings.worker_start_timeout, request_timeout=settings.request_timeout, threads=settings.worker_threads,
     )
