@@ -17,13 +17,11 @@ from array import array
 from pathlib import Path
 
 import httpx
-
 from _harness import ROOT, RUNTIMES, gateway, machine, p50_ms
 
 sys.path.insert(0, str(ROOT / "tests"))
-from hubserver import HubServer  # noqa: E402
-
-from tollama_kit import protocol as wire  # noqa: E402
+from hubserver import HubServer
+from tollama_kit import protocol as wire
 
 N = 5
 SIDE = str(Path(__file__).with_name("_chronos_side.py"))

@@ -127,7 +127,6 @@ def test_validate_endpoint_is_a_dry_run(client: TestClient[Any], runtime: InProc
 def test_missing_values_for_a_model_that_cannot_take_them() -> None:
     """No shipped family refuses gaps today (each fills them); the rule stays for one that would."""
     import msgspec
-
     from tollama.errors import UnsupportedFeature
     from tollama.registry import Capabilities
     from tollama.schema import ForecastRequest

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -21,7 +21,6 @@ from tollama_kit.adapter import Adapter, ForecastInput, ForecastOutput, Loaded
 from tollama_kit.arrays import to_input, to_wire
 from tollama_kit.devices import process_rss_bytes, release_memory, resolve_device
 from tollama_kit.errors import BadInput, KitError, ModelNotLoaded, map_adapter_errors
-
 
 T = TypeVar("T")
 

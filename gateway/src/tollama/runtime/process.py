@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from tollama.errors import RuntimeNotInstalled, TollamaError, WorkerUnavailable
-from tollama.runtime.environments import env_dir, env_python
 from tollama.runtime.base import WorkerHandle
+from tollama.runtime.environments import env_dir, env_python
 from tollama.worker_client import WorkerClient
 
 _MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to ~108 bytes
