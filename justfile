@@ -29,6 +29,17 @@ runtimes-for-tests:
 docker-engine:
     bash scripts/docker-engine.sh
 
+# build one image: tollama/<family>:<variant> (FAMILY=gateway: tollama/gateway)
+[group('setup')]
+image family variant="cpu":
+    bash scripts/build-image.sh {{family}} {{variant}}
+
+# build the gateway image and every family's image of one variant
+[group('setup')]
+images variant="cpu":
+    bash scripts/build-image.sh gateway
+    for f in {{families}}; do bash scripts/build-image.sh $f {{variant}}; done
+
 # everything CI runs: lint, types, each family's own suite, then the gateway suite (last line: pytest's summary)
 [group('test')]
 test: check runtimes-for-tests test-families docker-engine
