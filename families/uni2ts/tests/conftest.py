@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import checkpoints  # noqa: E402
+import checkpoints
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -70,7 +70,6 @@ def worker() -> Iterator[Any]:
     """The real worker app (protocol v1, MessagePack) around the uni2ts adapter."""
     from litestar.testing import TestClient
     from tollama_kit.server import create_worker_app
-
     from tollama_uni2ts.adapter import create_adapter
 
     with TestClient(create_worker_app(create_adapter())) as client:

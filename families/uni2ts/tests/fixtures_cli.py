@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import checkpoints  # noqa: E402
-import direct  # noqa: E402
+import checkpoints
+import direct
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,16 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import direct
+import fixtures_cli
 import msgspec
 import numpy as np
 import pytest
-
-import direct
-import fixtures_cli
 from tollama_kit import protocol as wire
 from tollama_kit.arrays import pack
 from tollama_kit.contract import ContractCase, WorkerContract
-
 from tollama_uni2ts.adapter import create_adapter
 
 pytestmark = [
@@ -63,16 +61,28 @@ def _floats(values: Any) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in np.asarray(values, dtype=np.float64)]
 
 
-def _request(series: list[dict[str, Any]], horizon: int, options: dict[str, Any], levels: list[float] = LEVELS) -> dict[str, Any]:
+def _request(
+    series: list[dict[str, Any]], horizon: int, options: dict[str, Any], levels: list[float] = LEVELS
+) -> dict[str, Any]:
     """One request in both shapes: the wire batch's fields and the direct call's JSON."""
     return {"horizon": horizon, "quantiles": levels, "series": series, "options": options}
 
 
-def _series(sid: str, target: np.ndarray, future: dict[str, Any] | None = None, past: dict[str, Any] | None = None,
-            static: dict[str, Any] | None = None) -> dict[str, Any]:
+def _series(
+    sid: str,
+    target: np.ndarray,
+    future: dict[str, Any] | None = None,
+    past: dict[str, Any] | None = None,
+    static: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     target = np.atleast_2d(np.asarray(target, dtype=np.float32))
-    return {"id": sid, "target": target, "future_covariates": future or {}, "past_covariates": past or {},
-            "static_covariates": static or {}}
+    return {
+        "id": sid,
+        "target": target,
+        "future_covariates": future or {},
+        "past_covariates": past or {},
+        "static_covariates": static or {},
+    }
 
 
 def _wire_cov(values: Any) -> bytes | list[str]:
@@ -88,7 +98,10 @@ def _via_worker(client: Any, key: str, req: dict[str, Any]) -> tuple[int, Any]:
         options=req["options"],
         series=[
             wire.Series(
-                id=s["id"], target=pack(s["target"]), length=s["target"].shape[1], n_targets=s["target"].shape[0],
+                id=s["id"],
+                target=pack(s["target"]),
+                length=s["target"].shape[1],
+                n_targets=s["target"].shape[0],
                 future_covariates={k: _wire_cov(v) for k, v in s["future_covariates"].items()},
                 past_covariates={k: _wire_cov(v) for k, v in s["past_covariates"].items()},
                 static_covariates=s["static_covariates"],
@@ -112,9 +125,12 @@ def _direct(model: str, path: str, req: dict[str, Any]) -> list[dict[str, Any]]:
     as_json = {
         **req,
         "series": [
-            {"id": s["id"], "target": [_floats(row) for row in s["target"]],
-             "future_covariates": {k: _floats(v) for k, v in s["future_covariates"].items()},
-             "past_covariates": {k: _floats(v) for k, v in s["past_covariates"].items()}}
+            {
+                "id": s["id"],
+                "target": [_floats(row) for row in s["target"]],
+                "future_covariates": {k: _floats(v) for k, v in s["future_covariates"].items()},
+                "past_covariates": {k: _floats(v) for k, v in s["past_covariates"].items()},
+            }
             for s in req["series"]
         ],
     }
@@ -130,13 +146,17 @@ def _assert_parity(ours: dict[str, Any], theirs: list[dict[str, Any]]) -> None:
 
 
 # -- parity on real data -------------------------------------------------------------------
-@pytest.mark.parametrize(("model", "options"), [
-    (M1, {"context_length": 512, "num_samples": 100, "seed": 7}),
-    (M1, {"context_length": 300, "num_samples": 50, "seed": 1, "patch_size": 32}),
-    (M2, {"context_length": 512}),
-])
-def test_parity_with_upstream_predictor_on_co2(worker: Any, checkpoint: Any, co2: np.ndarray, model: str,
-                                               options: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("model", "options"),
+    [
+        (M1, {"context_length": 512, "num_samples": 100, "seed": 7}),
+        (M1, {"context_length": 300, "num_samples": 50, "seed": 1, "patch_size": 32}),
+        (M2, {"context_length": 512}),
+    ],
+)
+def test_parity_with_upstream_predictor_on_co2(
+    worker: Any, checkpoint: Any, co2: np.ndarray, model: str, options: dict[str, Any]
+) -> None:
     key = _load(worker, model, checkpoint(model))
     req = _request([_series("co2", co2)], 24, options)
     status, ours = _via_worker(worker, key, req)
@@ -145,11 +165,15 @@ def test_parity_with_upstream_predictor_on_co2(worker: Any, checkpoint: Any, co2
 
 
 @pytest.mark.parametrize("model", [M1, M2])
-def test_fused_batch_of_different_lengths_equals_upstream_per_series(worker: Any, checkpoint: Any, co2: np.ndarray,
-                                                                     model: str) -> None:
+def test_fused_batch_of_different_lengths_equals_upstream_per_series(
+    worker: Any, checkpoint: Any, co2: np.ndarray, model: str
+) -> None:
     key = _load(worker, model, checkpoint(model))
-    req = _request([_series("long", co2[:900]), _series("short", co2[:150]), _series("mid", co2[200:530])], 30,
-                   {"context_length": 400, "num_samples": 30, "seed": 3})
+    req = _request(
+        [_series("long", co2[:900]), _series("short", co2[:150]), _series("mid", co2[200:530])],
+        30,
+        {"context_length": 400, "num_samples": 30, "seed": 3},
+    )
     status, ours = _via_worker(worker, key, req)
     assert status == 200, ours
     _assert_parity(ours, _direct(model, checkpoint(model), req))
@@ -178,8 +202,12 @@ def test_all_missing_context_is_bad_input(worker: Any, checkpoint: Any, co2: np.
 def _macro_case(macro: Any, horizon: int) -> dict[str, Any]:
     n = len(macro) - horizon
     gdp = np.log(macro["realgdp"].to_numpy(np.float32))
-    return _series("gdp", gdp[:n], future={"infl": macro["infl"].to_numpy(np.float32)},
-                   past={"unemp": macro["unemp"].to_numpy(np.float32)[:n]})
+    return _series(
+        "gdp",
+        gdp[:n],
+        future={"infl": macro["infl"].to_numpy(np.float32)},
+        past={"unemp": macro["unemp"].to_numpy(np.float32)[:n]},
+    )
 
 
 @pytest.mark.parametrize("model", [M1, M2])
@@ -193,8 +221,9 @@ def test_numeric_covariates_match_upstream_and_matter(worker: Any, checkpoint: A
     _assert_parity(ours, _direct(model, checkpoint(model), req))
     bare = _request([_series("gdp", req["series"][0]["target"])], 8, options)
     _, without = _via_worker(worker, key, bare)
-    assert not np.allclose(ours["series"][0]["mean"], without["series"][0]["mean"], rtol=1e-6, atol=1e-7), \
+    assert not np.allclose(ours["series"][0]["mean"], without["series"][0]["mean"], rtol=1e-6, atol=1e-7), (
         "covariates were silently ignored"
+    )
 
 
 @pytest.mark.parametrize("model", [M1, M2])
@@ -213,8 +242,11 @@ def test_categorical_and_static_covariates_strict_vs_best_effort(worker: Any, ch
     key = _load(worker, M2, checkpoint(M2))
     base = _macro_case(macro, 8)
     season = np.array([f"q{int(q)}" for q in macro["quarter"]], dtype=object)
-    extra = {**base, "future_covariates": {**base["future_covariates"], "season": season},
-             "static_covariates": {"country": "US"}}
+    extra = {
+        **base,
+        "future_covariates": {**base["future_covariates"], "season": season},
+        "static_covariates": {"country": "US"},
+    }
     categorical_only = {**extra, "static_covariates": {}}
     status, err = _via_worker(worker, key, _request([categorical_only], 8, {"covariates_mode": "strict"}))
     assert (status, err.code) == (422, "unsupported")
@@ -245,8 +277,9 @@ def test_context_length_is_the_whole_lookback(worker: Any, checkpoint: Any, co2:
 def test_seed_controls_moirai1_sampling(worker: Any, checkpoint: Any, co2: np.ndarray) -> None:
     key = _load(worker, M1, checkpoint(M1))
     series = [_series("a", co2[:300])]
-    runs = {seed: _via_worker(worker, key, _request(series, 12, {"num_samples": 30, "seed": seed}))[1]
-            for seed in (0, 1)}
+    runs = {
+        seed: _via_worker(worker, key, _request(series, 12, {"num_samples": 30, "seed": seed}))[1] for seed in (0, 1)
+    }
     again = _via_worker(worker, key, _request(series, 12, {"num_samples": 30, "seed": 0}))[1]
     np.testing.assert_array_equal(runs[0]["series"][0]["mean"], again["series"][0]["mean"])
     assert not np.allclose(runs[0]["series"][0]["mean"], runs[1]["series"][0]["mean"])
@@ -263,15 +296,19 @@ def test_moirai2_off_grid_levels_are_interpolated_with_a_warning(worker: Any, ch
     assert (np.diff(q, axis=0) >= 0).all()
 
 
-@pytest.mark.parametrize(("model", "options", "horizon"), [
-    (M1, {"patch_size": 12}, 12),
-    (M1, {"num_samples": 0}, 12),
-    (M1, {"context_length": "lots"}, 12),
-    (M2, {"covariates_mode": "sometimes"}, 12),
-    (M2, {}, 5000),
-])
-def test_bad_options_and_horizons_are_bad_input(worker: Any, checkpoint: Any, co2: np.ndarray, model: str,
-                                                options: dict[str, Any], horizon: int) -> None:
+@pytest.mark.parametrize(
+    ("model", "options", "horizon"),
+    [
+        (M1, {"patch_size": 12}, 12),
+        (M1, {"num_samples": 0}, 12),
+        (M1, {"context_length": "lots"}, 12),
+        (M2, {"covariates_mode": "sometimes"}, 12),
+        (M2, {}, 5000),
+    ],
+)
+def test_bad_options_and_horizons_are_bad_input(
+    worker: Any, checkpoint: Any, co2: np.ndarray, model: str, options: dict[str, Any], horizon: int
+) -> None:
     key = _load(worker, model, checkpoint(model))
     status, err = _via_worker(worker, key, _request([_series("a", co2[:200])], horizon, options))
     assert (status, err.code) == (400, "bad_input"), err
@@ -285,10 +322,27 @@ def test_one_loaded_model_serves_changing_shapes(checkpoint: Any, co2: np.ndarra
     adapter = create_adapter()
     loaded = adapter.load(M2, checkpoint(M2), "cpu", {})
     gdp = np.log(np.stack([macro["realgdp"], macro["realcons"]]).astype(np.float32))
-    adapter.forecast(loaded, ForecastInput(horizon=8, quantiles=(0.5,), series=[
-        SeriesInput(id="mv", target=gdp[:, :195], future_covariates={"infl": macro["infl"].to_numpy(np.float32)})]))
-    out = adapter.forecast(loaded, ForecastInput(horizon=24, quantiles=tuple(LEVELS), series=[
-        SeriesInput(id="co2", target=co2[None, :400])], options={"context_length": 400}))
+    adapter.forecast(
+        loaded,
+        ForecastInput(
+            horizon=8,
+            quantiles=(0.5,),
+            series=[
+                SeriesInput(
+                    id="mv", target=gdp[:, :195], future_covariates={"infl": macro["infl"].to_numpy(np.float32)}
+                )
+            ],
+        ),
+    )
+    out = adapter.forecast(
+        loaded,
+        ForecastInput(
+            horizon=24,
+            quantiles=tuple(LEVELS),
+            series=[SeriesInput(id="co2", target=co2[None, :400])],
+            options={"context_length": 400},
+        ),
+    )
     ref = _direct(M2, checkpoint(M2), _request([_series("co2", co2[:400])], 24, {"context_length": 400}))
     np.testing.assert_allclose(out.series[0].mean, np.array(ref[0]["mean"]), rtol=1e-4, atol=1e-4)
 
@@ -321,8 +375,12 @@ def test_fixtures_cli_build_and_direct(tmp_path: Path, co2: np.ndarray) -> None:
 
     fixtures_cli.main(["build", M2, str(tmp_path / "ckpt")])
     assert {"config.json", "model.safetensors"} <= {p.name for p in (tmp_path / "ckpt").iterdir()}
-    request = {"horizon": 6, "quantiles": [0.1, 0.9], "options": {"context_length": 64},
-               "series": [{"id": "x", "target": [_floats(co2[:100])]}]}
+    request = {
+        "horizon": 6,
+        "quantiles": [0.1, 0.9],
+        "options": {"context_length": 64},
+        "series": [{"id": "x", "target": [_floats(co2[:100])]}],
+    }
     (tmp_path / "req.json").write_text(json.dumps(request))
     fixtures_cli.main(["direct", M2, str(tmp_path / "ckpt"), str(tmp_path / "req.json"), str(tmp_path / "out.json")])
     out = json.loads((tmp_path / "out.json").read_text())

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from tollama_kit.adapter import Options, SeriesInput
 from tollama_kit.errors import BadInput, Unsupported
 
@@ -88,7 +87,9 @@ class Preparation:
     warnings: list[str] = field(default_factory=list)
 
 
-def _numeric(covariates: dict[str, np.ndarray], what: str, sid: str, cfg: Settings, notes: set[str]) -> list[np.ndarray]:
+def _numeric(
+    covariates: dict[str, np.ndarray], what: str, sid: str, cfg: Settings, notes: set[str]
+) -> list[np.ndarray]:
     kept = []
     for name, values in covariates.items():
         if values.dtype == object:
