@@ -14,11 +14,10 @@ from litestar.testing import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checkpoints import MODELS, build_checkpoint  # noqa: E402
-
-from tollama_baseline.adapter import create_adapter  # noqa: E402
-from tollama_kit import protocol as wire  # noqa: E402
-from tollama_kit.server import create_worker_app  # noqa: E402
+from checkpoints import MODELS, build_checkpoint
+from tollama_baseline.adapter import create_adapter
+from tollama_kit import protocol as wire
+from tollama_kit.server import create_worker_app
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Fixtures for gateway-level tests, run with the baseline family's python.
 
-    python families/baseline/tests/fixtures_cli.py build MODEL OUT_DIR
-    python families/baseline/tests/fixtures_cli.py direct MODEL CKPT_DIR REQUEST_JSON OUT_JSON
+python families/baseline/tests/fixtures_cli.py build MODEL OUT_DIR
+python families/baseline/tests/fixtures_cli.py direct MODEL CKPT_DIR REQUEST_JSON OUT_JSON
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checkpoints import MODELS, build_checkpoint  # noqa: E402
-from direct import direct_forecast  # noqa: E402
+from checkpoints import MODELS, build_checkpoint
+from direct import direct_forecast
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="fixtures_cli.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="fixtures_cli.py", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="write a snapshot directory (config.json) for MODEL")
     build.add_argument("model", choices=MODELS)

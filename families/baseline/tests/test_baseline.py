@@ -12,7 +12,6 @@ from checkpoints import build_checkpoint
 from direct import direct_forecast
 from litestar.testing import TestClient
 from statsforecast.models import Naive
-
 from tollama_baseline.adapter import MAX_HORIZON, create_adapter
 from tollama_baseline.seasonality import season_length_for
 from tollama_kit import protocol as wire
@@ -34,10 +33,18 @@ def _series(sid: str, target: np.ndarray, **covariates: Any) -> wire.Series:
 
 
 def _call(
-    client: TestClient[Any], key: str, series: list[wire.Series], horizon: int, *,
-    quantiles: list[float] = QUANTILES, freq: str | None = None, options: dict[str, Any] | None = None,
+    client: TestClient[Any],
+    key: str,
+    series: list[wire.Series],
+    horizon: int,
+    *,
+    quantiles: list[float] = QUANTILES,
+    freq: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Any:
-    batch = wire.ForecastBatch(key=key, horizon=horizon, quantiles=quantiles, series=series, freq=freq, options=options or {})
+    batch = wire.ForecastBatch(
+        key=key, horizon=horizon, quantiles=quantiles, series=series, freq=freq, options=options or {}
+    )
     return _post(client, "/v1/forecast", batch)
 
 
@@ -106,7 +113,9 @@ def test_parity_co2(worker: TestClient[Any], snapshots: dict[str, Path], co2: np
     np.testing.assert_allclose(q, d_q, rtol=1e-4, atol=1e-4)
 
 
-def test_parity_multivariate_is_per_variate(worker: TestClient[Any], snapshots: dict[str, Path], airline: np.ndarray) -> None:
+def test_parity_multivariate_is_per_variate(
+    worker: TestClient[Any], snapshots: dict[str, Path], airline: np.ndarray
+) -> None:
     both = np.stack([airline, np.log(airline)])
     _, [(mean, q)] = _forecast(worker, "auto-theta", [_series("two", both)], 12, freq="MS")
     assert mean.shape == (2, 12) and q.shape == (len(QUANTILES), 2, 12)
@@ -125,7 +134,9 @@ def test_quantiles_are_statsforecast_intervals(worker: TestClient[Any], airline:
 
 
 # -- options ------------------------------------------------------------------------------
-def test_context_length_uses_only_the_last_points(worker: TestClient[Any], snapshots: dict[str, Path], co2: np.ndarray) -> None:
+def test_context_length_uses_only_the_last_points(
+    worker: TestClient[Any], snapshots: dict[str, Path], co2: np.ndarray
+) -> None:
     _, [(_, short)] = _forecast(worker, "naive", [_series("co2", co2)], 8, options={"context_length": 100})
     _, [(_, full)] = _forecast(worker, "naive", [_series("co2", co2)], 8)
     [(_, d_q)] = _direct("naive", snapshots["naive"], {"co2": co2}, 8, {"context_length": 100})
@@ -133,8 +144,12 @@ def test_context_length_uses_only_the_last_points(worker: TestClient[Any], snaps
     assert not np.allclose(short, full), "the residual spread of 100 points should differ from that of 2,284"
 
 
-def test_season_length_option_overrides_freq(worker: TestClient[Any], snapshots: dict[str, Path], airline: np.ndarray) -> None:
-    _, [(mean, _)] = _forecast(worker, "seasonal-naive", [_series("air", airline)], 8, freq="MS", options={"season_length": 4})
+def test_season_length_option_overrides_freq(
+    worker: TestClient[Any], snapshots: dict[str, Path], airline: np.ndarray
+) -> None:
+    _, [(mean, _)] = _forecast(
+        worker, "seasonal-naive", [_series("air", airline)], 8, freq="MS", options={"season_length": 4}
+    )
     [(d_mean, _)] = _direct("seasonal-naive", snapshots["seasonal-naive"], {"air": airline}, 8, {"season_length": 4})
     np.testing.assert_allclose(mean, d_mean, rtol=1e-5)
     np.testing.assert_allclose(mean[0, :4], airline[-4:], rtol=1e-5)
@@ -207,15 +222,16 @@ def test_missing_values_are_interpolated(worker: TestClient[Any], snapshots: dic
     from statsmodels.datasets import co2 as co2_data
 
     raw = co2_data.load_pandas().data["co2"].to_numpy(np.float64)
-    window = raw[-400:]
-    assert np.isnan(window[1:-1]).any(), "this window of co2 has inner gaps"
+    window = np.r_[raw[:400], np.nan, np.nan]  # co2 starts with many gaps (one of 18 weeks); two trailing ones
+    assert np.isfinite(window[0]) and np.isnan(window[1:-2]).sum() > 20
     gappy = np.r_[np.full(5, np.nan), window]  # leading NaNs are dropped, not filled
     result, [(mean, q)] = _forecast(worker, "auto-theta", [_series("co2", gappy)], 13, freq="W")
     assert any("interpolation" in w for w in result.warnings), result.warnings
     filled = window.copy()
     idx = np.arange(len(filled))
     ok = np.isfinite(filled)
-    filled[~ok] = np.interp(idx[~ok], idx[ok], filled[ok])
+    filled[~ok] = np.interp(idx[~ok], idx[ok], filled[ok])  # np.interp holds the last value past the end
+    assert filled[-1] == filled[-3] == raw[399]
     [(d_mean, d_q)] = _direct("auto-theta", snapshots["auto-theta"], {"co2": filled}, 13, {"season_length": 52})
     np.testing.assert_allclose(mean, d_mean, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(q, d_q, rtol=1e-4, atol=1e-4)
@@ -226,7 +242,9 @@ def test_all_missing_is_bad_input(worker: TestClient[Any]) -> None:
     assert resp.status_code == 400 and _error(resp).code == "bad_input"
 
 
-@pytest.mark.parametrize(("model", "length", "freq"), [("seasonal-naive", 10, "MS"), ("auto-ets", 6, None), ("auto-theta", 3, None)])
+@pytest.mark.parametrize(
+    ("model", "length", "freq"), [("seasonal-naive", 10, "MS"), ("auto-ets", 6, None), ("auto-theta", 3, None)]
+)
 def test_too_short_is_bad_input(worker: TestClient[Any], model: str, length: int, freq: str | None) -> None:
     # Upstream: SeasonalNaive returns NaN below one season; AutoETS/AutoTheta raise "tiny datasets".
     resp = _call(worker, model, [_series("short", np.arange(length, dtype=np.float32) + 1)], 4, freq=freq)
@@ -251,7 +269,9 @@ def test_unknown_name_falls_back_to_config_json(tmp_path: Path, airline: np.ndar
         resp = _post(client, "/v1/load", wire.LoadRequest(key="k", name="my-theta", path=str(path), device="cpu"))
         assert resp.status_code == 200, resp.content
         _forecast(client, "k", [_series("air", airline)], 4, freq="MS")
-        resp = _post(client, "/v1/load", wire.LoadRequest(key="x", name="nope", path=str(tmp_path / "empty"), device="cpu"))
+        resp = _post(
+            client, "/v1/load", wire.LoadRequest(key="x", name="nope", path=str(tmp_path / "empty"), device="cpu")
+        )
         assert resp.status_code == 422 and _error(resp).code == "unsupported"
 
 
@@ -264,7 +284,10 @@ def test_same_forecast_as_the_named_model(worker: TestClient[Any], tmp_path: Pat
     from tollama_kit.adapter import ForecastInput, SeriesInput
 
     out = adapter.forecast(
-        loaded, ForecastInput(horizon=4, quantiles=(0.5,), series=[SeriesInput("air", airline[None].astype(np.float32))], freq="MS")
+        loaded,
+        ForecastInput(
+            horizon=4, quantiles=(0.5,), series=[SeriesInput("air", airline[None].astype(np.float32))], freq="MS"
+        ),
     )
     np.testing.assert_allclose(out.series[0].mean, via_worker, rtol=1e-6)
 
@@ -272,7 +295,9 @@ def test_same_forecast_as_the_named_model(worker: TestClient[Any], tmp_path: Pat
 def test_load_options_are_forecast_defaults(airline: np.ndarray, tmp_path: Path) -> None:
     path = build_checkpoint("seasonal-naive", tmp_path / "snaive")
     with TestClient(create_worker_app_for_test()) as client:
-        req = wire.LoadRequest(key="k", name="seasonal-naive", path=str(path), device="cpu", options={"season_length": 3})
+        req = wire.LoadRequest(
+            key="k", name="seasonal-naive", path=str(path), device="cpu", options={"season_length": 3}
+        )
         assert _post(client, "/v1/load", req).status_code == 200
         _, [(mean, _)] = _forecast(client, "k", [_series("air", airline)], 6)
         np.testing.assert_allclose(mean[0], np.tile(airline[-3:], 2), rtol=1e-6)
@@ -282,3 +307,24 @@ def create_worker_app_for_test() -> Any:
     from tollama_kit.server import create_worker_app
 
     return create_worker_app(create_adapter())
+
+
+def test_series_warnings_stay_with_their_series(snapshots: dict[str, Path], airline: np.ndarray) -> None:
+    from tollama_baseline.adapter import PER_SERIES_WARNINGS
+    from tollama_kit.adapter import ForecastInput, SeriesInput
+
+    adapter = create_adapter()
+    loaded = adapter.load("naive", str(snapshots["naive"]), "cpu", {})
+    gappy = airline.astype(np.float32).copy()
+    gappy[50:53] = np.nan
+    batch = ForecastInput(
+        horizon=3,
+        quantiles=(0.5,),
+        series=[SeriesInput("clean", airline[None].astype(np.float32)), SeriesInput("gappy", gappy[None])],
+    )
+    out = adapter.forecast(loaded, batch)
+    if PER_SERIES_WARNINGS:
+        assert out.warnings == [] and out.series[0].warnings == []  # type: ignore[attr-defined]
+        assert ["gappy" in w and "interpolation" in w for w in out.series[1].warnings] == [True]  # type: ignore[attr-defined]
+    else:
+        assert ["gappy" in w and "interpolation" in w for w in out.warnings] == [True]

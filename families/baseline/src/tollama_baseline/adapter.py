@@ -14,6 +14,7 @@ So every level in (0, 1) is native: nothing is interpolated.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from collections.abc import Callable, Sequence
@@ -24,18 +25,28 @@ from typing import Any
 
 import numpy as np
 from statsforecast.models import AutoETS, AutoTheta, Naive, SeasonalNaive
-
-from tollama_baseline.seasonality import season_length_for
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesInput, SeriesOutput
 from tollama_kit.errors import BadInput, Unsupported
 
+from tollama_baseline.seasonality import season_length_for
+
 FAMILY = "baseline"
+# Per-series warnings reach only the request that sent the series once the kit's SeriesOutput
+# has a ``warnings`` field; with an older kit they go on the batch (every fused request sees them).
+PER_SERIES_WARNINGS = "warnings" in {f.name for f in dataclasses.fields(SeriesOutput)}
 MAX_HORIZON = 2048
-MAX_CONTEXT = 65536
+MAX_CONTEXT = 100_000
 COVARIATE_MODES = ("best_effort", "strict")
 
 # statsforecast raises these for series its models cannot fit (too short, degenerate).
-_FIT_ERRORS = (ValueError, NotImplementedError, IndexError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError)
+_FIT_ERRORS = (
+    ValueError,
+    NotImplementedError,
+    IndexError,
+    ZeroDivisionError,
+    FloatingPointError,
+    np.linalg.LinAlgError,
+)
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,17 @@ MODELS: dict[str, ModelSpec] = {
         # SeasonalNaive returns NaN (with only a UserWarning) when the history is shorter than a season.
         ModelSpec("seasonal-naive", lambda m: SeasonalNaive(season_length=m), seasonal=True, min_length=lambda m: m),
         # AutoETS raises NotImplementedError("tiny datasets") below 7 points.
-        ModelSpec("auto-ets", lambda m: AutoETS(season_length=m), seasonal=True, min_length=lambda m: 7, default_context=512),
+        ModelSpec(
+            "auto-ets", lambda m: AutoETS(season_length=m), seasonal=True, min_length=lambda m: 7, default_context=512
+        ),
         # AutoTheta raises NotImplementedError("tiny datasets") below 4 points.
-        ModelSpec("auto-theta", lambda m: AutoTheta(season_length=m), seasonal=True, min_length=lambda m: 4, default_context=512),
+        ModelSpec(
+            "auto-theta",
+            lambda m: AutoTheta(season_length=m),
+            seasonal=True,
+            min_length=lambda m: 4,
+            default_context=512,
+        ),
     )
 }
 
@@ -157,7 +176,9 @@ def clean_target(y: np.ndarray, where: str, warn: list[str]) -> np.ndarray:
     if missing:
         index = np.arange(len(y))
         y = np.interp(index, index[observed], y[observed])
-        warn.append(f"{where}: {missing} missing value(s) filled by linear interpolation (trailing ones carry the last value)")
+        warn.append(
+            f"{where}: {missing} missing value(s) filled by linear interpolation (trailing ones carry the last value)"
+        )
     return y
 
 
@@ -201,42 +222,65 @@ class BaselineAdapter:
         spec = handle.spec
         if not 1 <= batch.horizon <= MAX_HORIZON:
             raise BadInput(f"{spec.name} serves horizons 1..{MAX_HORIZON}, got {batch.horizon}")
-        warn: list[str] = []
-        options = {**handle.defaults, **batch.options}
-        cfg = settings_for(spec, batch.freq, options, warn)
+        warn: list[str] = []  # about the whole batch (its options): every fused request shares them
+        cfg = settings_for(spec, batch.freq, {**handle.defaults, **batch.options}, warn)
         levels, keys = quantile_keys(batch.quantiles)
         outputs = []
         for series in batch.series:
-            check_covariates(spec, series, cfg.strict, warn)
-            means, quants = [], []
-            for row in range(series.n_targets):
-                where = f"series {series.id!r}" + (f" variate {row}" if series.n_targets > 1 else "")
-                y = series.target[row]
-                if cfg.context_length is not None:
-                    y = y[-cfg.context_length :]
-                y = clean_target(y, where, warn)
-                need = spec.min_length(cfg.season_length)
-                if len(y) < need:
-                    raise BadInput(
-                        f"{spec.name} needs at least {need} observed points (season length {cfg.season_length}); "
-                        f"{where} has {len(y)}"
-                    )
-                res = self._fit(spec, cfg.season_length, y, batch.horizon, levels, where, warn)
-                means.append(res["mean"])
-                quants.append([res[k] for k in keys])
-            mean = np.asarray(means, dtype=np.float32)
-            # (n_targets, n_levels, H) -> (n_levels, n_targets, H); sorted so levels never cross
-            # (simulated intervals need not be centred on the point forecast).
-            shape = (series.n_targets, len(keys), batch.horizon)
-            q = np.sort(np.asarray(quants, dtype=np.float32).reshape(shape).transpose(1, 0, 2), axis=0)
-            if not (np.isfinite(mean).all() and np.isfinite(q).all()):
-                raise BadInput(f"{spec.name} produced a non-finite forecast for series {series.id!r}")
-            outputs.append(SeriesOutput(id=series.id, mean=mean, quantiles=q))
+            own: list[str] = []  # about this series only
+            out = self._forecast_series(spec, cfg, series, batch.horizon, levels, keys, own)
+            own = list(dict.fromkeys(own))
+            if PER_SERIES_WARNINGS:
+                out = SeriesOutput(id=out.id, mean=out.mean, quantiles=out.quantiles, warnings=own)  # type: ignore[call-arg]
+            else:
+                warn.extend(own)
+            outputs.append(out)
         return ForecastOutput(series=outputs, warnings=list(dict.fromkeys(warn)))
+
+    def _forecast_series(
+        self,
+        spec: ModelSpec,
+        cfg: Settings,
+        series: SeriesInput,
+        horizon: int,
+        levels: list[float],
+        keys: list[str],
+        warn: list[str],
+    ) -> SeriesOutput:
+        check_covariates(spec, series, cfg.strict, warn)
+        means, quants = [], []
+        for row in range(series.n_targets):
+            where = f"series {series.id!r}" + (f" variate {row}" if series.n_targets > 1 else "")
+            y = series.target[row]
+            if cfg.context_length is not None:
+                y = y[-cfg.context_length :]
+            y = clean_target(y, where, warn)
+            need = spec.min_length(cfg.season_length)
+            if len(y) < need:
+                raise BadInput(
+                    f"{spec.name} needs at least {need} observed points (season length {cfg.season_length}); "
+                    f"{where} has {len(y)}"
+                )
+            res = self._fit(spec, cfg.season_length, y, horizon, levels, where, warn)
+            means.append(res["mean"])
+            quants.append([res[k] for k in keys])
+        mean = np.asarray(means, dtype=np.float32)
+        # (n_targets, n_levels, H) -> (n_levels, n_targets, H); sorted so levels never cross
+        # (simulated intervals need not be centred on the point forecast).
+        shape = (series.n_targets, len(keys), horizon)
+        q = np.sort(np.asarray(quants, dtype=np.float32).reshape(shape).transpose(1, 0, 2), axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(q).all()):
+            raise BadInput(f"{spec.name} produced a non-finite forecast for series {series.id!r}")
+        return SeriesOutput(id=series.id, mean=mean, quantiles=q)
 
     @staticmethod
     def _fit(
-        spec: ModelSpec, season: int, y: np.ndarray, horizon: int, levels: list[float], where: str,
+        spec: ModelSpec,
+        season: int,
+        y: np.ndarray,
+        horizon: int,
+        levels: list[float],
+        where: str,
         warn: list[str] | None = None,
     ) -> dict[str, np.ndarray]:
         model = spec.build(season)
