@@ -3,7 +3,8 @@
 ``StatsForecast(models=[...], freq=1).forecast(df=..., h=..., level=...)`` on a long
 frame with one ``unique_id`` per (series, variate). Quantiles are read from its interval
 columns with the documented mapping: q < 0.5 → ``<model>-lo-<(1-2q)·100>``,
-q > 0.5 → ``<model>-hi-<(2q-1)·100>``, q = 0.5 → the point forecast column.
+q > 0.5 → ``<model>-hi-<(2q-1)·100>``, q = 0.5 → the point forecast column; then sorted
+across levels at each step so that they never cross.
 The request must already be clean (no NaN): statsforecast refuses missing values.
 """
 
@@ -70,6 +71,9 @@ def direct_forecast(model: str, ckpt_dir: str | Path, request: dict[str, Any]) -
         part = fc.loc[[uid]].sort_values("ds")
         entry = out.setdefault(sid, {"id": sid, "mean": [], "quantiles": [[] for _ in quantiles]})
         entry["mean"].append(part[alias].to_numpy(np.float64).tolist())
-        for i, q in enumerate(quantiles):
-            entry["quantiles"][i].append(part[column(q)].to_numpy(np.float64).tolist())
+        # Sorted across levels at each step (the documented mapping): simulated intervals (AutoTheta,
+        # some AutoETS classes) need not be centred on the point forecast that stands for q = 0.5.
+        grid = np.sort(np.stack([part[column(q)].to_numpy(np.float64) for q in quantiles]), axis=0)
+        for i in range(len(quantiles)):
+            entry["quantiles"][i].append(grid[i].tolist())
     return {"series": [out[s["id"]] for s in request["series"]]}

@@ -328,3 +328,15 @@ def test_series_warnings_stay_with_their_series(snapshots: dict[str, Path], airl
         assert ["gappy" in w and "interpolation" in w for w in out.series[1].warnings] == [True]  # type: ignore[attr-defined]
     else:
         assert ["gappy" in w and "interpolation" in w for w in out.warnings] == [True]
+
+
+def test_off_centre_simulated_intervals_are_sorted(worker: TestClient[Any], snapshots: dict[str, Path]) -> None:
+    # AutoTheta's intervals come from seeded simulations: on a straight line the point forecast lies
+    # above its own 80% interval at step 3, so "q=0.5 is the point forecast" would cross q=0.9.
+    line = np.arange(1, 13, dtype=np.float64)
+    _, [(mean, q)] = _forecast(worker, "auto-theta", [_series("line", line)], 3, quantiles=[0.1, 0.5, 0.9])
+    assert (np.diff(q, axis=0) >= 0).all()
+    assert q[2, 0, 2] == mean[0, 2] and q[1, 0, 2] < mean[0, 2], "the point forecast moved to the top level"
+    request = {"horizon": 3, "quantiles": [0.1, 0.5, 0.9], "series": [{"id": "line", "target": [line.tolist()]}]}
+    direct = direct_forecast("auto-theta", snapshots["auto-theta"], request)["series"][0]
+    np.testing.assert_allclose(q, np.asarray(direct["quantiles"]), rtol=1e-5)
