@@ -148,7 +148,7 @@ def install(
         for lk in locks:
             # --no-deps: a lock is complete, and re-resolving would trip over the upstream torch
             # pins that the family deliberately overrides (the CPU torch is installed above).
-            run(*_uv(), "pip", "install", "--quiet", "--python", py, "--require-hashes", "--no-deps", "-r", str(lk))
+            run(*_uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", py, "--require-hashes", "--no-deps", "-r", str(lk))
         # Editable: the adapter code is read from the source tree, so adapter edits need no rebuild.
         run(*_uv(), "pip", "install", "--quiet", "--python", py, "--no-deps", "-e", str(kit_root), "-e", str(source.root))
         (partial / ENV_FILE).write_text(
