@@ -11,8 +11,6 @@ FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 COPY images/local/ /tmp/local/
 COPY images/gateway.lock /tmp/gateway.lock
-COPY families/kit/src/tollama_kit/ /opt/tollama/src/tollama_kit/
-COPY gateway/src/tollama/ /opt/tollama/src/tollama/
 RUN set -eu; \
     if [ -f /tmp/local/extra-ca.crt ]; then \
       cat /etc/ssl/certs/ca-certificates.crt /tmp/local/extra-ca.crt > /tmp/ca-bundle.pem; \
@@ -21,10 +19,14 @@ RUN set -eu; \
     python3 -m venv /opt/tollama; \
     /opt/tollama/bin/python -m pip install --quiet --no-deps --require-hashes -r /tmp/gateway.lock; \
     site=$(/opt/tollama/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
-    echo /opt/tollama/src > "$site/tollama-src.pth"; \
-    /opt/tollama/bin/python -m compileall -q /opt/tollama/src; \
-    /opt/tollama/bin/python -c "import tollama.app, tollama.runtime.docker"; \
-    /opt/tollama/bin/python -m pip uninstall --quiet --yes pip
+    echo /opt/tollama-src > "$site/tollama-src.pth"; \
+    /opt/tollama/bin/python -m pip uninstall --quiet --yes pip; \
+    rm -rf /root/.cache
+# Sources after the dependency layer, so that a source change rebuilds in seconds.
+COPY families/kit/src/tollama_kit/ /opt/tollama-src/tollama_kit/
+COPY gateway/src/tollama/ /opt/tollama-src/tollama/
+RUN /opt/tollama/bin/python -m compileall -q /opt/tollama-src \
+    && /opt/tollama/bin/python -c "import tollama.app, tollama.runtime.docker"
 
 FROM ${BASE_IMAGE}
 ARG PROTOCOL_VERSION=1
@@ -34,6 +36,7 @@ LABEL tollama.component="gateway" \
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/tollama --create-home --shell /usr/sbin/nologin tollama \
     && mkdir -p /var/lib/tollama/models && chown -R tollama:tollama /var/lib/tollama
 COPY --from=build /opt/tollama /opt/tollama
+COPY --from=build /opt/tollama-src /opt/tollama-src
 COPY registry.yaml /opt/tollama/share/registry.yaml
 ENV PATH=/opt/tollama/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -9,15 +9,18 @@
 #                                  torch and its CUDA wheels come from requirements-cuda.lock;
 #                               3. the family's lock, hash-checked, unresolved (--no-deps: the
 #                                  lock is complete).
-#   install-worker.sh sources   4. the kit and the adapter as plain sources on the path (a .pth
-#                                  file): no build backend, so an offline build needs nothing
-#                                  beyond the lock's wheels; then an import smoke test.
+#   install-worker.sh sources   4. the kit and the adapter as plain sources in /opt/tollama-src,
+#                                  on the path through a .pth file written in step 3: no build
+#                                  backend, so an offline build needs nothing beyond the lock's
+#                                  wheels; then an import smoke test. (A separate folder, so the
+#                                  final stage re-copies only the sources when they change.)
 set -eu
 : "${FAMILY:?FAMILY build arg is required}"
 : "${VARIANT:=cpu}"
 case "$VARIANT" in cpu|cuda) ;; *) echo "VARIANT must be cpu or cuda, got $VARIANT" >&2; exit 2 ;; esac
 
 venv=/opt/tollama
+src=/opt/tollama-src
 local_dir=/tmp/local
 pip="$venv/bin/python -m pip"
 
@@ -49,19 +52,19 @@ deps() {
   fi
   echo "installing $lock"
   $pip install --quiet --no-deps --require-hashes -r "$lock"
+  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$src" > "$site/tollama-src.pth"
+  # Lean: the installer is not needed at run time.
+  $pip uninstall --quiet --yes pip
   rm -rf /root/.cache
 }
 
 sources() {
-  mkdir -p "$venv/src"
-  cp -r /src/kit/src/tollama_kit "/src/family/src/tollama_$FAMILY" "$venv/src/"
-  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-  echo "$venv/src" > "$site/tollama-src.pth"
-  "$venv/bin/python" -m compileall -q "$venv/src"
+  mkdir -p "$src"
+  cp -r /src/kit/src/tollama_kit "/src/family/src/tollama_$FAMILY" "$src/"
+  "$venv/bin/python" -m compileall -q "$src"
   # Smoke test: the worker app and the adapter import (no model is loaded).
   "$venv/bin/python" -c "import tollama_kit.server, tollama_$FAMILY.adapter as a; assert callable(a.create_adapter)"
-  # Lean: the installer is not needed at run time.
-  $pip uninstall --quiet --yes pip
 }
 
 case "${1:-}" in

@@ -38,6 +38,7 @@ LABEL tollama.family="${FAMILY}" \
       org.opencontainers.image.title="tollama ${FAMILY} worker (${VARIANT})"
 RUN useradd --system --uid 10001 --user-group --home-dir /home/tollama --create-home --shell /usr/sbin/nologin tollama
 COPY --from=build /opt/tollama /opt/tollama
+COPY --from=build /opt/tollama-src /opt/tollama-src
 ENV PATH=/opt/tollama/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \

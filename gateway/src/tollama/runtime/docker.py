@@ -61,7 +61,9 @@ def _engine_errors(what: str, family: str | None = None) -> Iterator[None]:
     except docker.errors.ImageNotFound as exc:
         raise RuntimeNotInstalled(f"{what}: {exc.explanation or exc}", family=family, runtime="docker") from exc
     except (docker.errors.DockerException, requests.RequestException) as exc:
-        raise WorkerUnavailable(f"{what}: the Docker engine failed ({type(exc).__name__}: {exc})", family=family) from exc
+        raise WorkerUnavailable(
+            f"{what}: the Docker engine failed ({type(exc).__name__}: {exc})", family=family
+        ) from exc
 
 
 class DockerWorker:
@@ -100,6 +102,7 @@ class DockerRuntime:
         self.gpus = settings.gpus.strip()
         self.start_timeout = settings.worker_start_timeout
         self.request_timeout = settings.request_timeout
+        self.threads = settings.worker_threads
         self.labels = {MANAGED: "1", "tollama.instance": self.instance}
         self._workers: dict[str, DockerWorker] = {}  # by container id
         self._images: dict[str, bool] = {}
@@ -137,7 +140,9 @@ class DockerRuntime:
         removed = []
         with _engine_errors("removing orphaned worker containers"):
             for container in self.client.containers.list(all=True, filters={"label": self._label_filter()}):
-                log.warning("removing orphaned worker container %s (%s)", container.name, container.labels.get("tollama.family"))
+                log.warning(
+                    "removing orphaned worker container %s (%s)", container.name, container.labels.get("tollama.family")
+                )
                 with contextlib.suppress(docker.errors.NotFound):
                     container.remove(force=True)
                 removed.append(container.id)
@@ -188,15 +193,22 @@ class DockerRuntime:
             self._images[family] = False
             raise RuntimeNotInstalled(
                 f"the {family} image {name} is not built; run `just image {family} {self.variant}` "
-                f"or `docker compose --profile build build {family}`", family=family, runtime=self.name,
+                f"or `docker compose --profile build build {family}`",
+                family=family,
+                runtime=self.name,
             ) from None
         labels = image.labels or {}
         if labels.get("tollama.family") != family:
-            raise RuntimeNotInstalled(f"{name} is not a tollama {family} worker image (label tollama.family)", family=family, runtime=self.name)
+            raise RuntimeNotInstalled(
+                f"{name} is not a tollama {family} worker image (label tollama.family)",
+                family=family,
+                runtime=self.name,
+            )
         if labels.get("tollama.protocol") != str(PROTOCOL_VERSION):
             raise RuntimeNotInstalled(
                 f"{name} speaks worker protocol {labels.get('tollama.protocol')!r}, this gateway {PROTOCOL_VERSION}: rebuild it",
-                family=family, runtime=self.name,
+                family=family,
+                runtime=self.name,
             )
         self._images[family] = True
         return image
@@ -213,7 +225,8 @@ class DockerRuntime:
         if self.has_image(family) is False:
             raise RuntimeNotInstalled(
                 f"the {family} image {self.image_name(family)} is not built; run `just image {family} {self.variant}`",
-                family=family, runtime=self.name,
+                family=family,
+                runtime=self.name,
             )
 
     def worker_path(self, snapshot: Path) -> str:
@@ -241,6 +254,8 @@ class DockerRuntime:
             "volumes": {self.store_source: {"bind": self.mount_point, "mode": "ro"}},
             "environment": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
         }
+        if self.threads:
+            options["environment"].update(OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
         if self.network:
             options["network"] = self.network
         else:
@@ -280,7 +295,8 @@ class DockerRuntime:
             if worker.dead:
                 raise WorkerUnavailable(
                     f"the {worker.family} container {worker.name} exited while starting",
-                    family=worker.family, log_tail=await asyncio.to_thread(self._fetch_logs, worker) or None,
+                    family=worker.family,
+                    log_tail=await asyncio.to_thread(self._fetch_logs, worker) or None,
                 )
             with contextlib.suppress(TollamaError):
                 await worker.client.health(timeout=2.0)
@@ -288,7 +304,8 @@ class DockerRuntime:
             if loop.time() > deadline:
                 raise WorkerUnavailable(
                     f"the {worker.family} container {worker.name} did not become healthy within {self.start_timeout:.0f}s",
-                    family=worker.family, log_tail=await asyncio.to_thread(self._fetch_logs, worker) or None,
+                    family=worker.family,
+                    log_tail=await asyncio.to_thread(self._fetch_logs, worker) or None,
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.5)
@@ -407,7 +424,9 @@ class DockerOrProcess:
         except RuntimeNotInstalled:
             raise RuntimeNotInstalled(
                 f"the {family} runtime is not installed: build its image (`just image {family}`) "
-                f"or its environment (`tollama runtime install {family}`)", family=family, runtime=self.name,
+                f"or its environment (`tollama runtime install {family}`)",
+                family=family,
+                runtime=self.name,
             ) from None
 
     def worker_path(self, snapshot: Path) -> str:
