@@ -40,7 +40,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
 def server(hub: HubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     port = _free_port()
     env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(tmp_path_factory.mktemp("home")),
-           "TOLLAMA_RUNTIMES": str(RUNTIMES), "HF_ENDPOINT": hub.endpoint, "TOLLAMA_LOG_LEVEL": "warning"}
+           "TOLLAMA_RUNTIMES": str(RUNTIMES), "TOLLAMA_RUNTIME": "process", "HF_ENDPOINT": hub.endpoint, "TOLLAMA_LOG_LEVEL": "warning"}
     proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while True:
@@ -92,7 +92,7 @@ def test_run_prints_a_forecast_table(server: dict[str, str], tmp_path: Path) -> 
 def test_run_defaults_to_a_baseline_with_nothing_pulled(tmp_path: Path) -> None:
     family_python("baseline")
     port = _free_port()
-    env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(tmp_path / "home"), "TOLLAMA_RUNTIMES": str(RUNTIMES)}
+    env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(tmp_path / "home"), "TOLLAMA_RUNTIMES": str(RUNTIMES), "TOLLAMA_RUNTIME": "process"}
     proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import RUNTIMES, assert_close, build_checkpoint, direct_forecast, family_python
 from hubserver import HubServer
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 # (family, model, tolerance, extra worker environment)
 CASES: list[tuple[str, str, float, dict[str, str]]] = [
+    ("baseline", "auto-ets", 1e-4, {}),
     ("chronos", "chronos-bolt-tiny", 1e-4, {}),
     ("chronos", "chronos-2", 1e-4, {}),
     ("timesfm", "timesfm-2.5-200m", 1e-3, {"TOLLAMA_TIMESFM_TINY": "1"}),
@@ -50,7 +52,7 @@ def hub() -> Iterator[HubServer]:
 
 @pytest.fixture(scope="module")
 def gateway(hub: HubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Any]]:
-    settings = Settings(home=tmp_path_factory.mktemp("home"), runtimes=RUNTIMES, hf_endpoint=hub.endpoint, keep_alive="10m", max_loaded_models=2)
+    settings = Settings(home=tmp_path_factory.mktemp("home"), runtimes=RUNTIMES, hf_endpoint=hub.endpoint, keep_alive="10m", max_loaded_models=2, runtime="process")
     app = create_app(settings)
     with TestClient(app, timeout=600) as client:
         yield client
@@ -65,10 +67,11 @@ def test_pull_forecast_parity(
     for key, value in env.items():
         monkeypatch.setenv(key, value)  # the worker process inherits the gateway's environment
     entry = REGISTRY.get(model)
-    assert entry is not None and entry.repo
+    assert entry is not None
     ckpt = tmp_path / "ckpt"
     files = build_checkpoint(family, model, ckpt)
-    hub.repos[entry.repo] = {entry.revision: files}
+    if entry.repo:  # builtin models (baseline) have no weights and pull answers at once
+        hub.repos[entry.repo] = {entry.revision: files}
 
     pulled = gateway.post("/api/pull", json={"model": model, "stream": False, "accept_license": True})
     assert pulled.status_code == 200, pulled.text
@@ -93,6 +96,9 @@ def test_pull_forecast_parity(
     }, tmp_path, env=env)
     (d,) = direct["series"]
     assert_close(fc["mean"], d["mean"][0], rtol=tol, atol=tol, what=f"{model} mean")
+    # tollama's one change to a library's quantiles: crossing levels (random tiny models cross) are
+    # sorted, so that every answer is monotone in the level.
+    want = np.sort(np.asarray(d["quantiles"], dtype=np.float64)[:, 0, :], axis=0)
     for i, level in enumerate(["0.1", "0.5", "0.9"]):
-        assert_close(fc["quantiles"][level], d["quantiles"][i][0], rtol=tol, atol=tol, what=f"{model} q{level}")
+        assert_close(fc["quantiles"][level], want[i], rtol=tol, atol=tol, what=f"{model} q{level}")
     assert gateway.get("/api/ps").json()["models"] == [], "keep_alive 0 unloads after the request"

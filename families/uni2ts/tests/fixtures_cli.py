@@ -26,15 +26,20 @@ import checkpoints
 import direct
 
 
+def _canonical(name: str) -> str:
+    """Registry names are lower case (moirai-1.1-r-small); the hub spells them moirai-1.1-R-small."""
+    return {m.lower(): m for m in checkpoints.MODELS}.get(name.lower(), name)
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="write a tiny random checkpoint")
-    build.add_argument("model", choices=checkpoints.MODELS)
+    build.add_argument("model", choices=checkpoints.MODELS, type=_canonical)
     build.add_argument("out_dir")
     call = sub.add_parser("direct", help="forecast a request with uni2ts directly")
-    call.add_argument("model", choices=checkpoints.MODELS)
+    call.add_argument("model", choices=checkpoints.MODELS, type=_canonical)
     call.add_argument("ckpt_dir")
     call.add_argument("request_json")
     call.add_argument("out_json")
