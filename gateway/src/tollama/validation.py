@@ -55,6 +55,10 @@ def _bad(path: str, message: str, value: Any = None, limit: Any = None) -> Inval
     return InvalidValue(f"{path}: {message}", path=path, value=value, limit=limit)
 
 
+def _mixed(path: str) -> InvalidValue:
+    return _bad(path, "target mixes numbers and lists; give numbers, or one list per variate", None, "one shape")
+
+
 def _unsupported(path: str, message: str, model: str) -> UnsupportedFeature:
     return UnsupportedFeature(f"{path}: {message} (model {model!r}; set options.covariates_mode to 'best_effort' to drop it with a warning)", path=path, model=model)
 
@@ -88,7 +92,12 @@ def _check_quantiles(q: tuple[float, ...]) -> None:
 def _pack(values: list[float | None], path: str, caps: Capabilities, mode: str, model: str, warnings: list[str]) -> tuple[bytes, int]:
     """Pack one variate; returns (float32 bytes, number of missing values)."""
     if None not in values:
-        return array("f", cast("list[float]", values)).tobytes(), 0
+        try:
+            return array("f", cast("list[float]", values)).tobytes(), 0
+        except TypeError:
+            raise _mixed(path) from None
+    if any(isinstance(v, list) for v in values):
+        raise _mixed(path)
     missing = values.count(None)
     if missing == len(values):
         raise _bad(path, "every value is null; a series needs at least one observation", None, ">= 1 observation")
@@ -221,8 +230,9 @@ def validate(req: ForecastRequest, model: str, caps: Capabilities, params: dict[
         if not s.target:
             raise _bad(f"{path}.target", "target is empty", 0, f">= {caps.min_context} values")
         nested = isinstance(s.target[0], list)
-        if any(isinstance(v, list) != nested for v in s.target):
-            raise _bad(f"{path}.target", "target mixes numbers and lists; give numbers, or one list per variate", None, "one shape")
+        # A flat target is checked for stray lists by _pack (array() refuses them) at C speed.
+        if nested and not all(isinstance(v, list) for v in s.target):
+            raise _mixed(f"{path}.target")
         variates: list[list[float | None]] = s.target if nested else [s.target]  # type: ignore[assignment,list-item]
         length = len(variates[0])
         for k, v in enumerate(variates):

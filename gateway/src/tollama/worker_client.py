@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 import httpx
 import msgspec
+from tollama.worker_http import RawClient, RawResponse
 from tollama_kit import protocol as wire
 
 from tollama.errors import (
@@ -45,7 +46,7 @@ def _map_errors(family: str, log_tail: Callable[[], str]) -> Iterator[None]:
         raise WorkerGone(f"the {family} worker is unreachable ({type(exc).__name__}: {exc})", family=family, log_tail=log_tail() or None) from exc
 
 
-def _raise_for(family: str, resp: httpx.Response, log_tail: Callable[[], str]) -> None:
+def _raise_for(family: str, resp: httpx.Response | RawResponse, log_tail: Callable[[], str]) -> None:
     try:
         err = _ERROR.decode(resp.content)
     except msgspec.DecodeError:
@@ -65,7 +66,7 @@ def _raise_for(family: str, resp: httpx.Response, log_tail: Callable[[], str]) -
 
 
 class WorkerClient:
-    def __init__(self, family: str, client: httpx.AsyncClient, log_tail: Callable[[], str] = lambda: "") -> None:
+    def __init__(self, family: str, client: httpx.AsyncClient | RawClient, log_tail: Callable[[], str] = lambda: "") -> None:
         self.family = family
         self._client = client
         self._log_tail = log_tail

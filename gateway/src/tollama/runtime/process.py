@@ -14,12 +14,11 @@ import signal
 import tempfile
 from pathlib import Path
 
-import httpx
-
 from tollama.errors import RuntimeNotInstalled, TollamaError, WorkerUnavailable
 from tollama.runtime.base import WorkerHandle
 from tollama.runtime.environments import env_dir, env_python
 from tollama.worker_client import WorkerClient
+from tollama.worker_http import RawClient
 
 _MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to ~108 bytes
 
@@ -41,8 +40,7 @@ class ProcessWorker:
         self.proc = proc
         self.socket = socket
         self.log = log
-        transport = httpx.AsyncHTTPTransport(uds=str(socket))
-        self.client = WorkerClient(family, httpx.AsyncClient(transport=transport, base_url="http://worker", timeout=timeout), self.log_tail)
+        self.client = WorkerClient(family, RawClient(uds=str(socket), timeout=timeout), self.log_tail)
 
     def alive(self) -> bool:
         return self.proc.returncode is None
