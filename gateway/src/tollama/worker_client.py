@@ -12,7 +12,6 @@ from typing import Any, TypeVar, cast
 
 import httpx
 import msgspec
-from tollama.worker_http import RawClient, RawResponse
 from tollama_kit import protocol as wire
 
 from tollama.errors import (
@@ -23,6 +22,7 @@ from tollama.errors import (
     WorkerOutOfMemory,
     WorkerUnavailable,
 )
+from tollama.worker_http import RawClient, RawResponse
 
 T = TypeVar("T")
 _HEADERS = {"content-type": wire.CONTENT_TYPE, "accept": wire.CONTENT_TYPE}
