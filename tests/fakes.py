@@ -26,6 +26,7 @@ class LastValueAdapter:
     def __init__(self) -> None:
         self.loads: list[str] = []
         self.calls: list[int] = []
+        self.options_seen: list[dict[str, object]] = []
         self.delay = 0.0
         self.fail_next: Exception | None = None
 
@@ -48,6 +49,7 @@ class LastValueAdapter:
             exc, self.fail_next = self.fail_next, None
             raise exc
         self.calls.append(len(batch.series))
+        self.options_seen.append(dict(batch.options))
         out = []
         for s in batch.series:
             last = np.nan_to_num(s.target[:, -1:], nan=0.0)

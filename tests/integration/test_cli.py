@@ -104,6 +104,19 @@ def test_run_defaults_to_a_baseline_with_nothing_pulled(tmp_path: Path) -> None:
         ran = tollama(env, "run", "--input", str(data), "--horizon", "3")
         assert ran.returncode == 0, ran.stderr
         assert "auto-ets:latest, baseline on cpu" in ran.stdout
+        # A preset, created then run: its horizon (14) and quantiles come from the TSModelfile.
+        preset = Path(__file__).resolve().parents[2] / "tsmodelfiles" / "daily-baseline.tsmodelfile"
+        created = tollama(env, "create", "my-daily", "-f", str(preset))
+        assert created.returncode == 0 and "success" in created.stderr, created.stderr
+        daily = tmp_path / "daily.csv"
+        daily.write_text("timestamp,value\n" + "".join(f"2024-01-{d:02d},{10 + d % 7}\n" for d in range(1, 29)))
+        ran = tollama(env, "run", "my-daily", "--input", str(daily))
+        assert ran.returncode == 0, ran.stderr
+        lines = ran.stdout.splitlines()
+        assert lines[1].split() == ["timestamp", "mean", "q0.1", "q0.5", "q0.9"]
+        assert [ln.split()[0] for ln in lines[2:16]] == [f"2024-01-{d}" for d in range(29, 32)] + [f"2024-02-{d:02d}" for d in range(1, 12)]
+        shown = tollama(env, "show", "my-daily", "--modelfile")
+        assert "PARAM horizon 14" in shown.stdout and "FROM auto-ets:latest" in shown.stdout
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -102,3 +102,34 @@ def test_pull_forecast_parity(
     for i, level in enumerate(["0.1", "0.5", "0.9"]):
         assert_close(fc["quantiles"][level], want[i], rtol=tol, atol=tol, what=f"{model} q{level}")
     assert gateway.get("/api/ps").json()["models"] == [], "keep_alive 0 unloads after the request"
+
+
+def test_chronos2_covariates_through_the_gateway(hub: HubServer, gateway: TestClient[Any], tmp_path: Path) -> None:
+    """statsmodels' macrodata: real GDP with consumption (past only) and investment (known future)."""
+    family_python("chronos")
+    from statsmodels.datasets import macrodata
+
+    df = macrodata.load_pandas().data
+    horizon = 8
+    y, cons, inv = (df[c].astype(float).tolist() for c in ("realgdp", "realcons", "realinv"))
+    entry = REGISTRY.get("chronos-2")
+    assert entry is not None and entry.repo
+    ckpt = tmp_path / "ckpt"
+    hub.repos[entry.repo] = {entry.revision: build_checkpoint("chronos", "chronos-2", ckpt)}
+    assert gateway.post("/api/pull", json={"model": "chronos-2", "stream": False}).status_code == 200
+    series = {"id": "gdp", "target": y[:-horizon], "past_covariates": {"realcons": cons[:-horizon]}, "future_covariates": {"realinv": inv}}
+    resp = gateway.post("/api/forecast", json={"model": "chronos-2", "horizon": horizon, "quantiles": [0.1, 0.5, 0.9],
+                                               "options": {"covariates_mode": "strict"}, "series": [series]})
+    assert resp.status_code == 200, resp.text
+    (fc,) = resp.json()["forecasts"]
+    direct = direct_forecast("chronos", "chronos-2", ckpt, {
+        "horizon": horizon, "quantiles": [0.1, 0.5, 0.9], "options": {},
+        "series": [{**series, "target": [series["target"]]}],
+    }, tmp_path)
+    (d,) = direct["series"]
+    assert_close(fc["mean"], d["mean"][0], what="chronos-2 covariates mean")
+    want = np.sort(np.asarray(d["quantiles"], dtype=np.float64)[:, 0, :], axis=0)
+    for i, level in enumerate(["0.1", "0.5", "0.9"]):
+        assert_close(fc["quantiles"][level], want[i], what=f"chronos-2 covariates q{level}")
+    without = gateway.post("/api/forecast", json={"model": "chronos-2", "horizon": horizon, "series": [{"id": "gdp", "target": y[:-horizon]}]})
+    assert not np.allclose(without.json()["forecasts"][0]["mean"], fc["mean"]), "the covariates must change the forecast"

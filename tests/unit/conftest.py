@@ -44,5 +44,6 @@ def client(settings: Settings, runtime: InProcessRuntime) -> Iterator[TestClient
     install_fake(store, "chronos-bolt-tiny", "chronos")
     install_fake(store, "chronos-2", "chronos")
     install_fake(store, "granite-ttm-r2", "granite")
+    install_fake(store, "chronos-t5-tiny", "chronos")
     with TestClient(app) as c:
         yield c

@@ -143,3 +143,18 @@ def test_presets_create_against_their_base(client: TestClient[Any], preset: str)
     body = client.post("/api/forecast", json={"model": preset.removesuffix(".tsmodelfile"), "series": [[1.0] * 30]}).json()
     assert len(body["forecasts"][0]["mean"]) == mf.params["horizon"]
     assert [float(q) for q in body["forecasts"][0]["quantiles"]] == mf.params["quantiles"]
+
+
+def test_precedence_request_over_tsmodelfile_over_registry_over_server(client: TestClient[Any], runtime: Any) -> None:
+    """keep_alive: server 5m < TSModelfile 0 < request -1; num_samples: registry 20 < TSModelfile 7 < request 3."""
+    assert _create(client, "t5-quick", "FROM chronos-t5-tiny\nPARAM keep_alive 0\nPARAM num_samples 7\n").status_code == 200
+    seen = runtime.adapter.options_seen
+    client.post("/api/forecast", json={"model": "chronos-t5-tiny", "horizon": 2, "series": [[1, 2, 3]]})
+    assert seen[-1]["num_samples"] == 20, "the registry default"
+    assert client.get("/api/ps").json()["models"], "the server's 5m keep_alive keeps it loaded"
+    client.post("/api/forecast", json={"model": "t5-quick", "horizon": 2, "series": [[1, 2, 3]]})
+    assert seen[-1]["num_samples"] == 7, "the TSModelfile over the registry"
+    assert [m["name"] for m in client.get("/api/ps").json()["models"]] == ["chronos-t5-tiny:latest"], "TSModelfile keep_alive 0 unloaded it"
+    client.post("/api/forecast", json={"model": "t5-quick", "horizon": 2, "keep_alive": -1, "options": {"num_samples": 3}, "series": [[1, 2, 3]]})
+    assert seen[-1]["num_samples"] == 3, "the request over the TSModelfile"
+    assert "t5-quick:latest" in [m["name"] for m in client.get("/api/ps").json()["models"]], "request keep_alive -1 kept it"
