@@ -45,6 +45,14 @@ fi
 if ! docker info >/dev/null 2>&1; then
   say "starting dockerd (log: $DOCKERD_LOG)"
   as_root mkdir -p "$(dirname "$DOCKERD_LOG")"
+  # A daemon killed without a clean shutdown (as at the end of a session) leaves its pid files
+  # behind, and dockerd then refuses to start. Remove them when no such process is alive.
+  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    if [ -f "$pidfile" ] && ! grep -qsE '^(dockerd|containerd)$' "/proc/$(cat "$pidfile")/comm"; then
+      say "removing stale $pidfile"
+      as_root rm -f "$pidfile"
+    fi
+  done
   # setsid: the daemon outlives this script and ignores the caller's terminal signals.
   as_root setsid dockerd >>"$DOCKERD_LOG" 2>&1 < /dev/null &
   for _ in $(seq 1 120); do
