@@ -14,6 +14,7 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     │   ├── InvalidModelName     400 invalid_model_name  empty, path-like or hostile model names
     │   └── LicenseNotAccepted   403 license_not_accepted
     ├── ModelNotFound            404 model_not_found     not installed / not in the catalogue
+    │   └── VariantNotPulled     404 variant_not_pulled  no pulled variant fits (names the one to pull)
     ├── Conflict                 409 conflict            e.g. delete of a base model in use
     ├── UnsupportedFeature       422 unsupported         a capability the model lacks (strict mode)
     ├── PayloadTooLarge          413 payload_too_large
@@ -65,6 +66,15 @@ class LicenseNotAccepted(InvalidRequest):
 
 class ModelNotFound(TollamaError):
     code = "model_not_found"
+
+
+class VariantNotPulled(ModelNotFound):
+    """The requested model has variants and none of the pulled ones fits the request.
+
+    Details: ``path``, ``limit``, ``value`` (as :class:`InvalidValue`) and ``variant``, the one to pull.
+    """
+
+    code = "variant_not_pulled"
 
 
 class Conflict(TollamaError):
@@ -122,6 +132,7 @@ STATUS: dict[str, int] = {
     "invalid_model_name": 400,
     "license_not_accepted": 403,
     "model_not_found": 404,
+    "variant_not_pulled": 404,
     "conflict": 409,
     "runtime_not_installed": 409,
     "payload_too_large": 413,

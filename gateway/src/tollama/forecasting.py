@@ -1,8 +1,9 @@
-"""The forecast service: validate → lease a loaded model → one worker call → response.
+"""The forecast service: (choose a variant →) validate → lease a loaded model → one worker call → response.
 
 Validation (against the registry capabilities and the model's parameters) happens
-before any worker is started. Streaming callers get the lifecycle as it happens:
-``queued`` → (``loading``) → ``running`` → ``done``.
+before any worker is started. A registry entry that declares ``variants`` is served by
+the pulled variant that fits the request's history and horizon (:meth:`Forecaster.choose`).
+Streaming callers get the lifecycle as it happens: ``queued`` → (``loading``) → ``running`` → ``done``.
 """
 
 from __future__ import annotations
@@ -10,19 +11,35 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tollama_kit import protocol as wire
 
+from tollama.errors import InvalidValue, VariantNotPulled
 from tollama.keepalive import parse_keep_alive
 from tollama.models import Models, Resolved
+from tollama.registry import RegistryEntry, pick_variant
 from tollama.runtime.base import Runtime
 from tollama.scheduler import Scheduler
 from tollama.schema import ForecastRequest, ForecastResponse, SeriesForecast, ValidateResponse
-from tollama.validation import ValidatedForecast, validate
+from tollama.validation import ValidatedForecast, effective, history, validate
 
 Emit = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    model: str
+    """The name the request asked for (the response's ``model``)."""
+    serving: Resolved
+    """The model that runs it: the requested one, or the variant chosen for it."""
+    checked: ValidatedForecast
+
+
+def _shape(e: RegistryEntry) -> str:
+    return f"context {e.capabilities.max_context}, max horizon {e.capabilities.max_horizon}"
 
 
 def _floats(data: bytes) -> list[float]:
@@ -40,17 +57,53 @@ class Forecaster:
         self.max_series = max_series
         self.default_keep_alive = default_keep_alive
 
-    def prepare(self, req: ForecastRequest) -> tuple[Resolved, ValidatedForecast]:
-        resolved = self.models.resolve(req.model)
-        checked = validate(req, resolved.ref.full, resolved.entry.capabilities, resolved.params, max_series=self.max_series)
-        return resolved, checked
+    def prepare(self, req: ForecastRequest) -> Prepared:
+        requested = self.models.resolve(req.model)
+        serving, notes = self.choose(req, requested)
+        checked = validate(req, serving.ref.full, serving.entry.capabilities, serving.params, max_series=self.max_series)
+        checked.warnings[:0] = notes
+        return Prepared(requested.ref.full, serving, checked)
+
+    def choose(self, req: ForecastRequest, requested: Resolved) -> tuple[Resolved, list[str]]:
+        """The pulled variant that serves ``req`` (granite-tsfm's rule, :func:`pick_variant`), and warnings.
+
+        Only a registry entry that declares variants, asked for by its own name, switches;
+        anything else (an explicit variant, a copy, a created model) is served as asked.
+        """
+        if not self.models.switches(requested):
+            return requested, []
+        eff = effective(req, requested.params)
+        horizon, context = eff.horizon, history(req, eff)
+        name = requested.entry.name
+        pulled = {r.entry.name: r for r in self.models.pulled_variants(requested.entry)}
+        pulled[name] = requested  # installed under whichever tag was asked for
+        best = pick_variant(self.models.registry.variants(requested.entry), context, horizon)
+        if best is None:
+            limit = max(v.capabilities.max_horizon for v in self.models.registry.variants(requested.entry))
+            raise InvalidValue(f"$.horizon: horizon {horizon} exceeds the maximum of {limit} of every variant of model {name!r}",
+                               path="$.horizon", value=horizon, limit=limit)
+        chosen = pick_variant([r.entry for r in pulled.values()], context, horizon)
+        if chosen is None:
+            limit = max(r.entry.capabilities.max_horizon for r in pulled.values())
+            raise VariantNotPulled(
+                f"$.horizon: horizon {horizon} exceeds the maximum of {limit} of the pulled variants of model {name!r}; "
+                f"variant {best.name!r} ({_shape(best)}) serves it: `tollama pull {best.name}`",
+                path="$.horizon", value=horizon, limit=limit, variant=best.name,
+            )
+        notes = []
+        if chosen.name != name:
+            notes.append(f"model {name!r} was served by its variant {chosen.name!r} ({_shape(chosen)}) "
+                         f"for {context} points of history and horizon {horizon}")
+        if best.name != chosen.name:
+            notes.append(f"variant {best.name!r} ({_shape(best)}) fits this request better but is not pulled: `tollama pull {best.name}`")
+        return pulled[chosen.name], notes
 
     def dry_run(self, req: ForecastRequest) -> ValidateResponse:
-        resolved, checked = self.prepare(req)
-        self.runtime.check(resolved.entry.family)
+        p = self.prepare(req)
+        self.runtime.check(p.serving.entry.family)
         return ValidateResponse(
-            valid=True, model=resolved.ref.full, family=resolved.entry.family, horizon=checked.horizon,
-            quantiles=list(checked.quantiles), series=len(checked.outputs), warnings=checked.warnings,
+            valid=True, model=p.model, family=p.serving.entry.family, horizon=p.checked.horizon,
+            quantiles=list(p.checked.quantiles), series=len(p.checked.outputs), warnings=p.checked.warnings,
         )
 
     def keep_alive(self, req: ForecastRequest, resolved: Resolved) -> float | None:
@@ -62,7 +115,8 @@ class Forecaster:
 
     async def forecast(self, req: ForecastRequest, emit: Emit | None = None) -> ForecastResponse:
         start = time.perf_counter()
-        resolved, checked = self.prepare(req)
+        p = self.prepare(req)
+        resolved, checked = p.serving, p.checked
         keep_alive = self.keep_alive(req, resolved)
         self.runtime.check(resolved.entry.family)
         if emit:
@@ -73,9 +127,9 @@ class Forecaster:
                 emit("running")
             checked.batch.key = lease.key
             result = await lease.client.forecast(checked.batch)
-        return self._response(resolved, checked, result, lease.load_ms, lease.queue_ms, start)
+        return self._response(p.model, resolved, checked, result, lease.load_ms, lease.queue_ms, start)
 
-    def _response(self, resolved: Resolved, checked: ValidatedForecast, result: wire.ForecastResult, load_ms: float, queue_ms: float, start: float) -> ForecastResponse:
+    def _response(self, model: str, resolved: Resolved, checked: ValidatedForecast, result: wire.ForecastResult, load_ms: float, queue_ms: float, start: float) -> ForecastResponse:
         levels = [_level(q) for q in result.quantiles]
         forecasts = []
         n_levels, horizon = len(levels), checked.horizon
@@ -96,7 +150,7 @@ class Forecaster:
             else:
                 forecasts.append(SeriesForecast(id=out.id, mean=means[0], quantiles={lv: qs[0] for lv, qs in zip(levels, quants, strict=True)}, timestamps=out.timestamps))
         return ForecastResponse(
-            model=resolved.ref.full, digest=resolved.digest, family=resolved.entry.family, device=result.device,
+            model=model, digest=resolved.digest, family=resolved.entry.family, device=result.device,
             horizon=horizon, quantiles=list(result.quantiles), forecasts=forecasts,
             warnings=checked.warnings + [w for w in result.warnings if w not in checked.warnings],
             load_ms=round(load_ms, 3), queue_ms=round(queue_ms, 3), inference_ms=round(result.inference_ms, 3),

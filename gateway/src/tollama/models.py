@@ -48,10 +48,31 @@ class Models:
         self.store = store
         self.registry = registry
         self._cache: dict[str, Resolved] = {}
+        self._pulled: dict[str, list[Resolved]] = {}
 
     def changed(self) -> None:
         """Forget cached resolutions (after pull, delete, copy, create)."""
         self._cache.clear()
+        self._pulled.clear()
+
+    def switches(self, r: Resolved) -> bool:
+        """Whether requests to ``r`` choose among its variants: only the registry entry itself,
+        pulled under its own name and unmodified (copies and created models are served as they are)."""
+        return bool(r.entry.variants) and r.ref.name == r.entry.name and r.manifest.parent is None and not r.manifest.parameters
+
+    def pulled_variants(self, entry: RegistryEntry) -> list[Resolved]:
+        """``entry``'s variants that are installed under their own names (``<variant>:latest``)."""
+        hit = self._pulled.get(entry.name)
+        if hit is not None:
+            return hit
+        out = []
+        for variant in self.registry.variants(entry):
+            ref = parse_name(variant.name)
+            manifest = self.store.get(ref)
+            if manifest is not None and manifest.model == variant.name and manifest.parent is None:
+                out.append(self.resolve(ref.full))
+        self._pulled[entry.name] = out
+        return out
 
     def ensure_builtins(self) -> None:
         """Models with no weights (the baseline family) are installed from the first start."""
@@ -118,6 +139,7 @@ class Models:
             "tollama.license_acceptance": e.license_acceptance,
             "tollama.files": [{"path": f.path, "digest": f.digest, "size": f.size} for f in m.files],
             "tollama.defaults": r.params,
+            "tollama.variants": e.variants if self.switches(r) else [],
         }
         for name in caps.__struct_fields__:
             info[f"tollama.capabilities.{name}"] = getattr(caps, name)
@@ -155,5 +177,6 @@ class Models:
                 "name": e.name, "family": e.family, "description": e.description, "repo": e.repo, "revision": e.revision,
                 "license": e.license, "license_acceptance": e.license_acceptance, "size": e.size, "parameters": e.parameters,
                 "installed": e.name in installed, "builtin": e.builtin, "capabilities": caps, "defaults": e.defaults,
+                "variants": e.variants,
             })
         return rows

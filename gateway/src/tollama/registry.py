@@ -6,13 +6,12 @@ capabilities the gateway validates requests against *before* any worker starts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
 import yaml
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 20x faster
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 20x faster
 
@@ -63,6 +62,9 @@ class RegistryEntry(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_
     defaults: dict[str, Any] = {}
     builtin: bool = False
     """Installed from the first start, no pull (no weights)."""
+    variants: list[str] = []
+    """Entries (this one included) that serve the same model at other context/horizon limits;
+    a request to this name is served by the variant that fits it (docs/registry.md)."""
 
 
 class RegistryFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -98,6 +100,7 @@ class Registry:
             if q != sorted(set(q)):
                 raise RegistryError(f"{path}: model {name!r}: capabilities.quantiles must be sorted and unique")
             entries[name] = msgspec.structs.replace(entry, name=name)
+        _check_variants(path, entries)
         return cls(entries)
 
     def get(self, name: str) -> RegistryEntry | None:
@@ -115,9 +118,60 @@ class Registry:
     def families(self) -> list[str]:
         return sorted({e.family for e in self._entries.values()})
 
+    def variants(self, entry: RegistryEntry) -> list[RegistryEntry]:
+        """The entries ``entry`` declares as its variants (itself included); empty when it declares none."""
+        return [self._entries[name] for name in entry.variants]
+
     def closest(self, name: str) -> str | None:
         """The catalogue name most like ``name`` (for 'did you mean' hints)."""
         import difflib
 
         match = difflib.get_close_matches(name, self.names(), n=1, cutoff=0.6)
         return match[0] if match else None
+
+
+def _check_variants(path: Path, entries: dict[str, RegistryEntry]) -> None:
+    """A variant set is declared once, on its base, and is flat: no nesting, hence no cycles."""
+    owner: dict[str, str] = {}
+    for base in entries.values():
+        if not base.variants:
+            continue
+        where = f"{path}: model {base.name!r}: variants"
+        if base.name not in base.variants:
+            raise RegistryError(f"{where} must list {base.name!r} itself")
+        shapes: dict[tuple[int, int], str] = {}
+        for name in base.variants:
+            other = entries.get(name)
+            if other is None:
+                raise RegistryError(f"{where}: {name!r} is not in the registry")
+            if name in owner:
+                raise RegistryError(f"{where}: {name!r} is listed twice or is already a variant of {owner[name]!r}")
+            owner[name] = base.name
+            if other.family != base.family or other.repo != base.repo:
+                raise RegistryError(f"{where}: {name!r} must have the same family and repo ({base.family}, {base.repo})")
+            if name != base.name and other.variants:
+                raise RegistryError(f"{where}: {name!r} declares variants of its own (variant sets do not nest)")
+            shape = (other.capabilities.max_context, other.capabilities.max_horizon)
+            if shape in shapes:
+                raise RegistryError(f"{where}: {name!r} and {shapes[shape]!r} have the same max_context and max_horizon {shape}")
+            shapes[shape] = name
+
+
+def pick_variant(candidates: Iterable[RegistryEntry], context: int, horizon: int) -> RegistryEntry | None:
+    """The candidate that should serve ``context`` points of history and ``horizon`` steps.
+
+    granite-tsfm's ``get_model`` rule: among candidates whose ``max_horizon`` covers the horizon,
+    the longest ``max_context`` the history fills; a history shorter than every such context gets
+    the shortest one; among equal contexts, the shortest ``max_horizon``. None when none covers it.
+    """
+    fits = [e for e in candidates if e.capabilities.max_horizon >= horizon]
+    if not fits:
+        return None
+    filled = [e for e in fits if e.capabilities.max_context <= context]
+    if filled:
+        longest = max(e.capabilities.max_context for e in filled)
+        pool = [e for e in filled if e.capabilities.max_context == longest]
+    else:
+        shortest = min(e.capabilities.max_context for e in fits)
+        pool = [e for e in fits if e.capabilities.max_context == shortest]
+    return min(pool, key=lambda e: e.capabilities.max_horizon)

@@ -78,6 +78,17 @@ def effective(req: ForecastRequest, params: dict[str, Any]) -> Effective:
     return Effective(int(horizon), quantiles, req.freq or params.get("freq"), options, mode)
 
 
+def history(req: ForecastRequest, eff: Effective) -> int:
+    """Points of history the model will see: the longest series, capped by ``options.context_length``."""
+    longest = 0
+    for raw in req.series:
+        target = raw.target if isinstance(raw, SeriesIn) else raw
+        first = target[0] if target else None
+        longest = max(longest, len(first) if isinstance(first, list) else len(target))
+    cap = eff.options.get("context_length")
+    return min(longest, int(cap)) if isinstance(cap, int) and cap >= 1 else longest
+
+
 def _check_quantiles(q: tuple[float, ...]) -> None:
     if not q:
         raise _bad("$.quantiles", "at least one quantile level is required", list(q), "(0, 1)")
