@@ -8,10 +8,11 @@ prints :func:`describe`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 _SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
@@ -56,7 +57,14 @@ class Settings:
     )
     device: str = field(default="auto", metadata={"env": "TOLLAMA_DEVICE", "help": "auto | cpu | cuda | cuda:N | mps"})
     gpus: str = field(
-        default="", metadata={"env": "TOLLAMA_GPUS", "help": "docker runtime: GPUs for CUDA images ('all', '0,1'; empty = none)"}
+        default="", metadata={"env": "TOLLAMA_GPUS", "help": "GPUs for CUDA workers ('all', '0,1', GPU UUIDs; empty = none)"}
+    )
+    family_gpus: str = field(
+        default="",
+        metadata={
+            "env": "TOLLAMA_FAMILY_GPUS",
+            "help": "GPUs per family, overriding TOLLAMA_GPUS ('timesfm=1;chronos=0,2;uni2ts=all'; 'f=' = none)",
+        },
     )
     image_prefix: str = field(
         default="tollama", metadata={"env": "TOLLAMA_IMAGE_PREFIX", "help": "docker runtime: images are <prefix>/<family>:<variant>"}
@@ -102,6 +110,16 @@ class Settings:
     )
     log_level: str = field(default="info", metadata={"env": "TOLLAMA_LOG_LEVEL", "help": "debug | info | warning | error"})
 
+    def __post_init__(self) -> None:
+        self.gpu_assignment()  # malformed GPU settings fail when the settings are made, naming the entry
+
+    def gpu_assignment(self, families: Collection[str] | None = None) -> GpuAssignment:
+        """``TOLLAMA_GPUS`` and ``TOLLAMA_FAMILY_GPUS`` parsed; with ``families``, unknown names are errors."""
+        return GpuAssignment(
+            default=parse_gpus(self.gpus) if self.gpus.strip() else None,
+            families=parse_family_gpus(self.family_gpus, families),
+        )
+
     @property
     def store_dir(self) -> Path:
         return self.home / "models"
@@ -128,6 +146,73 @@ class Settings:
                 continue
             values[f.name] = _convert(f.type, raw, f.metadata["env"])
         return replace(cls(**values), **overrides)
+
+
+GpuIds = Literal["all"] | tuple[str, ...]
+"""GPUs for one worker: ``"all"``, or device indices / UUIDs in order (an empty tuple: none)."""
+
+# What the NVIDIA container toolkit (NVIDIA_VISIBLE_DEVICES) takes: a device index, a MIG index
+# (GPU:instance; Docker only, CUDA_VISIBLE_DEVICES wants MIG UUIDs), a GPU UUID, or a MIG UUID.
+_GPU_ID = re.compile(r"\d+(:\d+)?|GPU-[0-9A-Fa-f-]+|MIG-[0-9A-Za-z/-]+")
+
+
+def parse_gpus(raw: str, where: str | None = None) -> GpuIds:
+    """``all``, or comma-separated device indices or UUIDs (``0,2``, ``GPU-8f6c…``); empty = none.
+
+    ``where`` names the value in errors (default ``TOLLAMA_GPUS='<raw>'``)."""
+    where = where or f"TOLLAMA_GPUS={raw!r}"
+    text = raw.strip()
+    if text == "all":
+        return "all"
+    if not text:
+        return ()
+    ids = [part.strip() for part in text.split(",")]
+    for gpu in ids:
+        if gpu == "all":
+            raise ValueError(f"{where}: 'all' cannot be combined with device ids")
+        if not _GPU_ID.fullmatch(gpu):
+            raise ValueError(
+                f"{where}: {gpu!r} is not a GPU id (a host device index such as 0, a MIG index such as 0:1, "
+                "or a GPU-/MIG- UUID as `nvidia-smi -L` prints it)"
+            )
+    duplicates = sorted({gpu for gpu in ids if ids.count(gpu) > 1})
+    if duplicates:
+        raise ValueError(f"{where}: {', '.join(duplicates)} listed twice")
+    return tuple(ids)
+
+
+def parse_family_gpus(raw: str, families: Collection[str] | None = None) -> dict[str, GpuIds]:
+    """``TOLLAMA_FAMILY_GPUS``: ``family=ids`` entries separated by ``;`` (ids as ``TOLLAMA_GPUS``
+    takes them, empty = none). With ``families``, a name outside it is an error."""
+    setting = "TOLLAMA_FAMILY_GPUS"
+    result: dict[str, GpuIds] = {}
+    for entry in raw.split(";"):
+        if not entry.strip():
+            continue
+        family, sep, ids = entry.partition("=")
+        family = family.strip()
+        if not sep or not family:
+            raise ValueError(f"{setting}: entry {entry.strip()!r} is not family=ids (e.g. timesfm=1;chronos=0,2;uni2ts=all)")
+        if families is not None and family not in families:
+            raise ValueError(f"{setting}: entry {entry.strip()!r}: unknown family {family!r} (known: {', '.join(sorted(families))})")
+        if family in result:
+            raise ValueError(f"{setting}: family {family!r} is listed twice")
+        result[family] = parse_gpus(ids, f"{setting}: entry {entry.strip()!r}")
+    return result
+
+
+@dataclass(frozen=True)
+class GpuAssignment:
+    """Which GPUs each family's CUDA worker is given (the docker and process runtimes)."""
+
+    default: GpuIds | None = None
+    """``TOLLAMA_GPUS``; None when it is not set."""
+    families: Mapping[str, GpuIds] = field(default_factory=dict)
+    """``TOLLAMA_FAMILY_GPUS``: per-family sets, each replacing ``default`` for its family."""
+
+    def for_family(self, family: str) -> GpuIds | None:
+        """The family's own set if it is listed, else ``TOLLAMA_GPUS``; None when neither is set."""
+        return self.families.get(family, self.default)
 
 
 def _convert(kind: Any, raw: str, name: str) -> Any:

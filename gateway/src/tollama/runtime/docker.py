@@ -4,8 +4,10 @@ On first use of a family the gateway runs ``<image_prefix>/<family>:<variant>`` 
 labels ``tollama.managed=1``, ``tollama.family=<name>`` and ``tollama.instance=<instance>``,
 the model store mounted read-only, and either no host port (``TOLLAMA_DOCKER_NETWORK``: the
 gateway is itself a container on that network and reaches the worker by name) or port 8000
-published on 127.0.0.1 with a port the engine picks. It returns once ``/v1/health`` answers;
-``stop`` removes the container, which is how a family's (GPU) memory is returned.
+published on 127.0.0.1 with a port the engine picks; a CUDA-variant container also asks for
+its family's GPUs (``TOLLAMA_FAMILY_GPUS``, else ``TOLLAMA_GPUS``). It returns once
+``/v1/health`` answers; ``stop`` removes the container, which is how a family's (GPU) memory
+is returned.
 
 Blocking SDK calls run in threads (``asyncio.to_thread``). Two kinds of long-lived daemon
 threads keep the hot path free of engine calls: one follows the engine's ``die`` events for
@@ -99,7 +101,7 @@ class DockerRuntime:
         self.store_dir = settings.store_dir
         self.store_source = settings.store_volume or str(settings.store_dir)
         self.mount_point = CONTAINER_STORE
-        self.gpus = settings.gpus.strip()
+        self.gpus = settings.gpu_assignment()
         self.start_timeout = settings.worker_start_timeout
         self.request_timeout = settings.request_timeout
         self.threads = settings.worker_threads
@@ -260,8 +262,11 @@ class DockerRuntime:
             options["network"] = self.network
         else:
             options["ports"] = {f"{WORKER_PORT}/tcp": ("127.0.0.1",)}  # loopback only, port picked by the engine
-        if self.variant == "cuda" and self.gpus:
-            options["device_requests"] = [self._gpu_request()]
+        request = self.gpu_request(family)
+        if request is not None:
+            options["device_requests"] = [request]
+            # cuda:N inside the container counts the GPUs it was given in nvidia-smi (PCI bus) order
+            options["environment"]["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
         with _engine_errors(f"starting a {family} container", family):
             container = self.client.containers.run(self.image_name(family), **options)
             if self.network:
@@ -278,10 +283,18 @@ class DockerRuntime:
         threading.Thread(target=self._follow_logs, args=(worker,), name=f"tollama-logs-{name}", daemon=True).start()
         return worker
 
-    def _gpu_request(self) -> DeviceRequest:
-        if self.gpus == "all":
+    def gpu_request(self, family: str) -> DeviceRequest | None:
+        """The GPUs a family's container asks for: CUDA variant only, the family's
+        ``TOLLAMA_FAMILY_GPUS`` set if listed, else ``TOLLAMA_GPUS``; None for no GPU. Inside the
+        container its GPUs are numbered from 0 (``cuda:0`` is the first of them)."""
+        if self.variant != "cuda":
+            return None
+        gpus = self.gpus.for_family(family)
+        if gpus == "all":
             return DeviceRequest(count=-1, capabilities=[["gpu"]])
-        return DeviceRequest(device_ids=[g.strip() for g in self.gpus.split(",") if g.strip()], capabilities=[["gpu"]])
+        if not gpus:
+            return None
+        return DeviceRequest(device_ids=list(gpus), capabilities=[["gpu"]])
 
     async def _wait_healthy(self, worker: DockerWorker) -> None:
         loop = asyncio.get_running_loop()

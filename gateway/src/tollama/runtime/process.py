@@ -2,7 +2,9 @@
 
 The worker listens on a Unix socket under ``$TOLLAMA_HOME/run`` (no port to allocate,
 nothing reachable from the network); its output goes to ``<family>.log`` beside it, whose
-tail is attached to start failures and crashes.
+tail is attached to start failures and crashes. A CUDA-variant worker whose family has a GPU
+set (``TOLLAMA_FAMILY_GPUS``, else ``TOLLAMA_GPUS``) sees only those GPUs
+(``CUDA_VISIBLE_DEVICES``), numbered from 0 as in a container.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from tollama.errors import RuntimeNotInstalled, TollamaError, WorkerUnavailable
 from tollama.runtime.base import WorkerHandle
 from tollama.runtime.environments import env_dir, env_python
+from tollama.settings import GpuAssignment
 from tollama.worker_client import WorkerClient
 from tollama.worker_http import RawClient
 
@@ -54,10 +57,11 @@ class ProcessRuntime:
 
     def __init__(
         self, runtimes_dir: Path, run_dir: Path, *, variant: str = "cpu", start_timeout: float = 120.0,
-        request_timeout: float = 600.0, threads: int = 0,
+        request_timeout: float = 600.0, threads: int = 0, gpus: GpuAssignment | None = None,
     ) -> None:
         self.runtimes_dir = runtimes_dir
         self.threads = threads
+        self.gpus = gpus or GpuAssignment()
         self.variant = variant
         self.start_timeout = start_timeout
         self.request_timeout = request_timeout
@@ -67,10 +71,15 @@ class ProcessRuntime:
         self.socket_dir = run_dir if len(str(run_dir)) < _MAX_SOCKET_PATH - 20 else Path(tempfile.mkdtemp(prefix="tollama-"))
         self._workers: list[ProcessWorker] = []
 
-    def _worker_env(self) -> dict[str, str]:
+    def worker_env(self, family: str) -> dict[str, str]:
+        """The worker's environment: the gateway's, plus thread limits and the family's GPUs."""
         env = dict(os.environ)
         if self.threads:
             env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.threads)
+        gpus = self.gpus.for_family(family) if self.variant == "cuda" else None
+        if gpus is not None and gpus != "all":  # "all": whatever the gateway itself may see
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)  # empty: no GPU
+            env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")  # index N = nvidia-smi's GPU N, as in Docker
         return env
 
     def _env(self, family: str) -> Path:
@@ -95,7 +104,7 @@ class ProcessRuntime:
         with log.open("wb") as out:
             proc = await asyncio.create_subprocess_exec(
                 str(env_python(self._env(family))), "-m", "tollama_kit", "--family", family, "--uds", str(socket),
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, env=self._worker_env(),
+                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, env=self.worker_env(family),
             )
         worker = ProcessWorker(family, proc, socket, log, self.request_timeout)
         self._workers.append(worker)

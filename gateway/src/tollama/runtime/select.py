@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from tollama.registry import Registry
 from tollama.runtime.base import Runtime
 from tollama.runtime.process import ProcessRuntime
 from tollama.runtime.static import StaticRuntime, parse_workers
@@ -13,6 +14,8 @@ log = logging.getLogger("tollama.runtime")
 
 
 def make_runtime(settings: Settings) -> Runtime:
+    if settings.family_gpus.strip():  # family names are checked against the registry at startup
+        settings.gpu_assignment(Registry.load(settings.registry_file).families())
     kind = settings.runtime
     if kind == "static":
         return StaticRuntime(parse_workers(settings.static_workers), store_root=settings.store_dir, request_timeout=settings.request_timeout)
@@ -38,4 +41,5 @@ def _process(settings: Settings) -> ProcessRuntime:
     return ProcessRuntime(
         settings.runtimes_dir, settings.run_dir, variant=settings.variant,
         start_timeout=settings.worker_start_timeout, request_timeout=settings.request_timeout, threads=settings.worker_threads,
+        gpus=settings.gpu_assignment(),
     )
