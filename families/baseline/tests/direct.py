@@ -33,10 +33,19 @@ def _level(q: float) -> int | float:
     return int(level) if level == int(level) else level
 
 
-def direct_forecast(model: str, ckpt_dir: str | Path, request: dict[str, Any]) -> dict[str, Any]:
+def load(model: str, ckpt_dir: str | Path) -> str:
+    """The snapshot holds no weights, only the model's name: check it and return the name."""
     config = json.loads((Path(ckpt_dir) / "config.json").read_text())
     if config["model"] != model:
         raise ValueError(f"checkpoint {ckpt_dir} is for {config['model']!r}, not {model!r}")
+    return model
+
+
+def direct_forecast(model: str, ckpt_dir: str | Path, request: dict[str, Any]) -> dict[str, Any]:
+    return run(model, load(model, ckpt_dir), request)
+
+
+def run(model: str, loaded: str, request: dict[str, Any]) -> dict[str, Any]:
     options = request.get("options", {})
     season = int(options.get("season_length", 1))
     context = options.get("context_length")

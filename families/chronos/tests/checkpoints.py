@@ -77,17 +77,19 @@ def _t5(out: Path) -> None:
     model.save_pretrained(out)
 
 
-def _bolt(out: Path) -> None:
+TINY_BOLT = {"d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2, "num_decoder_layers": 2, "num_heads": 4}
+# The hub's network dimensions (T5-efficient), for benchmarks at real size with random weights.
+REAL_BOLT = {
+    "chronos-bolt-small": {"d_model": 512, "d_kv": 64, "d_ff": 2048, "num_layers": 6, "num_decoder_layers": 6, "num_heads": 8},
+}
+
+
+def _bolt(out: Path, dims: dict[str, int]) -> None:
     from chronos.chronos_bolt import ChronosBoltModelForForecasting
     from transformers import T5Config
 
     config = T5Config(
-        d_model=32,
-        d_kv=8,
-        d_ff=64,
-        num_layers=2,
-        num_decoder_layers=2,
-        num_heads=4,
+        **dims,
         feed_forward_proj="relu",
         decoder_start_token_id=0,
         pad_token_id=0,
@@ -136,13 +138,19 @@ def _chronos2(out: Path) -> None:
     Chronos2Model(config).save_pretrained(out)
 
 
-def build(model: str, out_dir: str | Path, seed: int = 0) -> Path:
-    """Write a tiny random checkpoint for registry model ``model`` into ``out_dir``."""
+def build(model: str, out_dir: str | Path, seed: int = 0, size: str = "tiny") -> Path:
+    """Write a random checkpoint for registry model ``model`` into ``out_dir``: ``tiny``, or the
+    hub's own dimensions (``real``; defined for the models in ``REAL_BOLT``)."""
     import torch
 
-    builder = {"t5": _t5, "bolt": _bolt, "chronos2": _chronos2}[kind_of(model)]
+    kind = kind_of(model)
+    if size == "real" and model not in REAL_BOLT:
+        raise ValueError(f"no real-size dimensions recorded for {model!r}; known: {sorted(REAL_BOLT)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    builder(out)
+    if kind == "bolt":
+        _bolt(out, REAL_BOLT[model] if size == "real" else TINY_BOLT)
+    else:
+        {"t5": _t5, "chronos2": _chronos2}[kind](out)
     return out

@@ -27,18 +27,17 @@ def _covariate(values: list[Any]) -> np.ndarray:
     return arr if arr.dtype.kind in "USO" else arr.astype(np.float32)
 
 
-def load(ckpt_dir: str) -> Any:
+def load(model: str, ckpt_dir: str) -> Any:
     import torch
     from chronos import BaseChronosPipeline
 
     return BaseChronosPipeline.from_pretrained(ckpt_dir, device_map="cpu", dtype=torch.float32)
 
 
-def run(model: str, ckpt_dir: str, request: dict[str, Any], pipeline: Any = None) -> dict[str, Any]:
+def run(model: str, pipeline: Any, request: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     kind = kind_of(model)
-    pipeline = pipeline if pipeline is not None else load(ckpt_dir)
     horizon = int(request["horizon"])
     levels = [float(q) for q in request["quantiles"]]
     options = request.get("options", {})

@@ -76,7 +76,7 @@ def _json(values: np.ndarray) -> list:
 
 
 def _direct(kind: str, ckpts: dict[str, str], request: dict) -> list[tuple[np.ndarray, np.ndarray]]:
-    out = direct.run(MODELS[kind], ckpts[kind], request)
+    out = direct.run(MODELS[kind], direct.load(MODELS[kind], ckpts[kind]), request)
     return [(np.asarray(s["mean"], np.float32), np.asarray(s["quantiles"], np.float32)) for s in out["series"]]
 
 

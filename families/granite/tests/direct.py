@@ -38,11 +38,26 @@ def _quantiles(levels, cal_pred, cal_true, point, score):
     return np.transpose(proc.predict(point[None].astype(np.float64), quantiles=list(levels))[0], (2, 1, 0))
 
 
-def _plain(ckpt: str, req: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
-    from tsfm_public import TinyTimeMixerForPrediction
+class Loaded:
+    """The checkpoint's point-forecast model, loaded once per horizon (``prediction_filter_length``)."""
 
+    def __init__(self, ckpt: str) -> None:
+        self.ckpt = ckpt
+        self.by_horizon: dict[int, Any] = {}
+
+    def model(self, horizon: int) -> Any:
+        from tsfm_public import TinyTimeMixerForPrediction
+
+        if horizon not in self.by_horizon:
+            self.by_horizon[horizon] = TinyTimeMixerForPrediction.from_pretrained(
+                self.ckpt, prediction_filter_length=horizon
+            ).eval()
+        return self.by_horizon[horizon]
+
+
+def _plain(loaded: Loaded, req: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     horizon, levels, options = req["horizon"], req["quantiles"], req.get("options", {})
-    model = TinyTimeMixerForPrediction.from_pretrained(ckpt, prediction_filter_length=horizon).eval()
+    model = loaded.model(horizon)
     context = min(_opt(options, "context_length", model.config.context_length), model.config.context_length)
     y = np.asarray(s["target"], dtype=np.float32)
     point = _point(model, y, context)
@@ -126,11 +141,21 @@ def _with_covariates(ckpt: str, req: dict[str, Any], s: dict[str, Any]) -> dict[
     return {"id": s["id"], "mean": pred[-1].T.tolist(), "quantiles": q.tolist()}
 
 
-def direct_forecast(model_name: str, ckpt: str, req: dict[str, Any]) -> dict[str, Any]:
+def load(model_name: str, ckpt: str) -> Loaded:
+    """Models are loaded on first use, per horizon; the covariate path builds its own each call
+    (its new channel-mixing layers are seeded per request)."""
+    return Loaded(str(ckpt))
+
+
+def run(model_name: str, loaded: Loaded, req: dict[str, Any]) -> dict[str, Any]:
     out = []
     for s in req["series"]:
         if s.get("past_covariates") or s.get("future_covariates"):
-            out.append(_with_covariates(ckpt, req, s))
+            out.append(_with_covariates(loaded.ckpt, req, s))
         else:
-            out.append(_plain(ckpt, req, s))
+            out.append(_plain(loaded, req, s))
     return {"series": out}
+
+
+def direct_forecast(model_name: str, ckpt: str, req: dict[str, Any]) -> dict[str, Any]:
+    return run(model_name, load(model_name, ckpt), req)

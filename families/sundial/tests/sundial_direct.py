@@ -1,6 +1,6 @@
 """The upstream library called directly, the way its model card shows it, for parity tests.
 
-``run(model, ckpt_dir, request)`` loads ``SundialForPrediction.from_pretrained(ckpt_dir)`` and,
+``run(model, load(model, ckpt_dir), request)``: ``load`` is ``SundialForPrediction.from_pretrained(ckpt_dir)`` and,
 for every target row of every series, calls ``torch.manual_seed(seed)`` and then
 ``model.generate(x (1, T), max_new_tokens=horizon, num_samples=num_samples)``; the mean is the
 sample mean and the quantiles are ``numpy.quantile`` over the samples. The request's
@@ -15,11 +15,15 @@ from typing import Any
 import numpy as np
 
 
-def run(model: str, ckpt_dir: str, request: dict[str, Any]) -> dict[str, Any]:
-    import torch
+def load(model: str, ckpt_dir: str) -> Any:
     from sktime.libs.sundial import SundialForPrediction
 
-    net = SundialForPrediction.from_pretrained(ckpt_dir)
+    return SundialForPrediction.from_pretrained(ckpt_dir)
+
+
+def run(model: str, net: Any, request: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
     options = request.get("options", {})
     num_samples = int(options.get("num_samples", 20))
     seed = int(options.get("seed", 0))

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import sundial_checkpoints
 import sundial_direct
-from fixtures_cli import main as fixtures_cli
+from fixtures_cli import FIXTURES
+from tollama_kit.fixtures import main as fixtures_main
 from litestar.testing import TestClient
 from tollama_kit import protocol as wire
 from tollama_kit.adapter import ForecastInput, Loaded, SeriesInput
@@ -99,7 +100,7 @@ def test_worker_matches_direct_upstream_call(worker, tiny_ckpt, airline, co2, op
         "series": [{"id": "airline", "target": [airline.tolist()]}, {"id": "co2", "target": [co2.tolist()]}],
         "options": options,
     }
-    expected = sundial_direct.run(MODEL, str(tiny_ckpt), request)
+    expected = sundial_direct.run(MODEL, sundial_direct.load(MODEL, str(tiny_ckpt)), request)
     got = _through_worker(worker, request)
     assert [s.id for s in got.series] == ["airline", "co2"]
     for mine, theirs in zip(got.series, expected["series"], strict=True):
@@ -116,7 +117,7 @@ def test_worker_matches_direct_upstream_call(worker, tiny_ckpt, airline, co2, op
 
 def test_fixtures_cli_builds_and_calls_upstream(tmp_path, adapter, airline) -> None:
     ckpt = tmp_path / "ckpt"
-    assert fixtures_cli(["build", MODEL, str(ckpt)]) == 0
+    assert fixtures_main(FIXTURES, ["build", MODEL, str(ckpt)]) == 0
     assert sorted(p.name for p in ckpt.iterdir()) == ["config.json", "generation_config.json", "model.safetensors"]
     config = json.loads((ckpt / "config.json").read_text())
     assert config["model_type"] == "sundial"
@@ -128,7 +129,7 @@ def test_fixtures_cli_builds_and_calls_upstream(tmp_path, adapter, airline) -> N
         "options": {"num_samples": 8},
     }
     (tmp_path / "req.json").write_text(json.dumps(request))
-    assert fixtures_cli(["direct", MODEL, str(ckpt), str(tmp_path / "req.json"), str(tmp_path / "out.json")]) == 0
+    assert fixtures_main(FIXTURES, ["direct", MODEL, str(ckpt), str(tmp_path / "req.json"), str(tmp_path / "out.json")]) == 0
     out = json.loads((tmp_path / "out.json").read_text())
     loaded = adapter.load(MODEL, str(ckpt), "cpu", {"warmup": False})
     mine = _fc(adapter, loaded, [_uni("a", airline)], horizon=6, quantiles=(0.5,), num_samples=8)

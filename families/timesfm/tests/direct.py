@@ -1,6 +1,6 @@
 """The upstream library called DIRECTLY (its public API, not the adapter), for parity tests.
 
-``run(model, ckpt_dir, request)`` takes the JSON request shape of ``fixtures_cli direct``::
+``run(model, load(model, ckpt_dir), request)`` takes the JSON request shape of ``fixtures_cli direct``::
 
     {"horizon": H, "quantiles": [...], "options": {...},
      "series": [{"id": "..", "target": [[...]], "past_covariates": {...}, "future_covariates": {...}}]}
@@ -46,10 +46,9 @@ def load(model: str, ckpt_dir: str | Path) -> Any:
         return timesfm.TimesFM_2p5_200M_torch.from_pretrained(str(ckpt_dir), torch_compile=False)
 
 
-def run(model: str, ckpt_dir: str | Path, request: dict[str, Any], tfm: Any = None) -> dict[str, Any]:
+def run(model: str, tfm: Any, request: dict[str, Any]) -> dict[str, Any]:
     import timesfm
 
-    tfm = tfm if tfm is not None else load(model, ckpt_dir)
     horizon = int(request["horizon"])
     levels = [float(q) for q in request["quantiles"]]
     options = request.get("options", {})

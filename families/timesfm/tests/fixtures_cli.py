@@ -1,10 +1,9 @@
-"""Fixtures for gateway-level tests, run with the family environment's python.
+"""Fixtures for gateway-level tests and benchmarks, run with the timesfm family environment's python.
 
-    python families/timesfm/tests/fixtures_cli.py build MODEL OUT_DIR
-        a tiny, seeded, randomly initialised checkpoint in the hub's file layout
-        (add --size real for the 925 MB upstream layout)
-    python families/timesfm/tests/fixtures_cli.py direct MODEL CKPT_DIR REQUEST_JSON OUT_JSON
-        the upstream library called directly for the request (see tests/direct.py)
+The commands are the kit's (``tollama_kit.fixtures``). ``build --size tiny`` (the default) writes a
+seeded, randomly initialised checkpoint with the class's dimensions shrunk; ``--size real`` writes
+the 925 MB upstream layout at full size. ``direct`` and ``time`` call timesfm directly
+(see tests/direct.py).
 
 A worker that must LOAD a tiny checkpoint needs ``TOLLAMA_TIMESFM_TINY=1`` in its
 environment (see tollama_timesfm.testing_patch); ``direct`` detects tiny checkpoints itself.
@@ -12,9 +11,6 @@ environment (see tollama_timesfm.testing_patch); ``direct`` detects tiny checkpo
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -23,35 +19,14 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     __package__ = "tests"
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 from tests import checkpoints, direct
+from tollama_kit.fixtures import Fixtures, main
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fixtures_cli.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="write a random checkpoint")
-    build.add_argument("model", choices=checkpoints.MODELS)
-    build.add_argument("out_dir")
-    build.add_argument("--size", choices=["tiny", "real"], default="tiny")
-    build.add_argument("--seed", type=int, default=0)
-    run = sub.add_parser("direct", help="forecast with the upstream library directly")
-    run.add_argument("model", choices=checkpoints.MODELS)
-    run.add_argument("ckpt_dir")
-    run.add_argument("request_json")
-    run.add_argument("out_json")
-    args = parser.parse_args(argv)
-    if args.command == "build":
-        print(checkpoints.build(args.model, args.out_dir, size=args.size, seed=args.seed))
-    else:
-        request = json.loads(Path(args.request_json).read_text())
-        result = direct.run(args.model, args.ckpt_dir, request)
-        Path(args.out_json).write_text(json.dumps(result))
-    return 0
-
+FIXTURES = Fixtures(
+    family="timesfm", models=checkpoints.MODELS, sizes=("tiny", "real"),
+    build=lambda model, out, size, seed: checkpoints.build(model, out, size=size, seed=seed),
+    load=direct.load, run=direct.run,
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(FIXTURES, description=__doc__))

@@ -118,9 +118,8 @@ def test_parity_with_upstream_on_co2(client: TestClient[Any], tiny_ckpt: Path, u
     result = _forecast(client, [_wire_series(k, v) for k, v in targets.items()], horizon, context_length=512)
     ref = direct.run(
         MODEL,
-        tiny_ckpt,
+        upstream,
         _request([{"id": k, "target": [v.tolist()]} for k, v in targets.items()], horizon, context_length=512),
-        tfm=upstream,
     )
     for i, s in enumerate(ref["series"]):
         mean, q = _arrays(result, i, horizon)
@@ -156,7 +155,7 @@ def test_future_covariates_parity_on_macrodata(
     result = _forecast(client, [_wire_series("inv", y, future_covariates=future)], horizon)
     ref = direct.run(
         MODEL,
-        tiny_ckpt,
+        upstream,
         _request(
             [
                 {
@@ -167,7 +166,6 @@ def test_future_covariates_parity_on_macrodata(
             ],
             horizon,
         ),
-        tfm=upstream,
     )
     mean, q = _arrays(result, 0, horizon)
     np.testing.assert_allclose(mean, ref["series"][0]["mean"], rtol=RTOL, atol=ATOL)
@@ -327,14 +325,14 @@ def _wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> 
 
 # -- fixtures CLI ------------------------------------------------------------------------
 def test_fixtures_cli_build_is_deterministic_and_direct_writes_shapes(tmp_path: Path, tiny_ckpt: Path) -> None:
-    assert fixtures_cli.main(["build", MODEL, str(tmp_path / "again")]) == 0
+    assert fixtures_cli.main(fixtures_cli.FIXTURES, ["build", MODEL, str(tmp_path / "again")]) == 0
     files = sorted(p.name for p in (tmp_path / "again").iterdir())
     assert files == ["README.md", "config.json", "model.safetensors"]
     assert (tmp_path / "again" / "model.safetensors").read_bytes() == (tiny_ckpt / "model.safetensors").read_bytes()
     assert checkpoints.is_tiny(tiny_ckpt)
     req = tmp_path / "req.json"
     req.write_text(json.dumps(_request([{"id": "s", "target": [list(np.linspace(1, 9, 100))]}], 6)))
-    assert fixtures_cli.main(["direct", MODEL, str(tiny_ckpt), str(req), str(tmp_path / "out.json")]) == 0
+    assert fixtures_cli.main(fixtures_cli.FIXTURES, ["direct", MODEL, str(tiny_ckpt), str(req), str(tmp_path / "out.json")]) == 0
     out = json.loads((tmp_path / "out.json").read_text())["series"][0]
     assert np.asarray(out["mean"]).shape == (1, 6)
     assert np.asarray(out["quantiles"]).shape == (len(QUANTILES), 1, 6)

@@ -71,7 +71,7 @@ def _direct(checkpoint: str, series: list[dict], horizon: int, options: dict[str
     request = json.loads(json.dumps(request))  # exactly what fixtures_cli would read
     return [
         {"mean": np.asarray(s["mean"]), "quantiles": np.asarray(s["quantiles"])}
-        for s in toto_direct.run(checkpoint, request)["series"]
+        for s in toto_direct.run(MODEL, toto_direct.load(MODEL, checkpoint), request)["series"]
     ]
 
 

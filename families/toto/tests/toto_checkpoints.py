@@ -36,8 +36,22 @@ TINY_CONFIG: dict[str, Any] = {
     "scale_factor_exponent": 10.0,
 }
 
+# The hub's network dimensions (151,306,080 parameters, as Toto-Open-Base-1.0), for benchmarks.
+REAL_CONFIG: dict[str, Any] = {
+    **TINY_CONFIG,
+    "patch_size": 64,
+    "stride": 64,
+    "embed_dim": 768,
+    "num_layers": 12,
+    "num_heads": 12,
+    "mlp_hidden_dim": 3072,
+    "spacewise_every_n_layers": 12,
+    "output_distribution_kwargs": {"k_components": 24},
+}
+
 MODEL = "toto-open-base-1.0"
 MODELS: dict[str, dict[str, Any]] = {MODEL: TINY_CONFIG}
+SIZES = {"tiny": TINY_CONFIG, "real": REAL_CONFIG}
 
 _TO_FUSED = {
     ".mlp.0.weight": ".mlp.0.w12.weight",
@@ -61,14 +75,15 @@ def toto_module() -> Any:
     return toto_model
 
 
-def build(model: str, out_dir: str | Path, seed: int = 0) -> Path:
-    """Write a tiny checkpoint for registry model ``model`` into ``out_dir``; deterministic in ``seed``."""
+def build(model: str, out_dir: str | Path, seed: int = 0, size: str = "tiny") -> Path:
+    """Write a checkpoint (``size`` tiny or real) for registry model ``model`` into ``out_dir``;
+    deterministic in ``seed``."""
     import torch
     from safetensors.torch import save_file
 
     if model not in MODELS:
         raise SystemExit(f"unknown toto model {model!r}; known: {sorted(MODELS)}")
-    config = MODELS[model]
+    config = SIZES[size]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)

@@ -16,17 +16,23 @@ from typing import Any
 import numpy as np
 
 
-def run(ckpt_dir: str, request: dict[str, Any]) -> dict[str, Any]:
+def load(model: str, ckpt_dir: str) -> Any:
+    """``TotoForecaster`` over the strictly loaded checkpoint."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from toto.inference.forecaster import TotoForecaster
+        from toto.model.toto import Toto
+
+    return TotoForecaster(Toto.load_from_checkpoint(ckpt_dir, map_location="cpu").model)
+
+
+def run(model: str, forecaster: Any, request: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from toto.data.util.dataset import MaskedTimeseries
-        from toto.inference.forecaster import TotoForecaster
-        from toto.model.toto import Toto
 
-    model = Toto.load_from_checkpoint(ckpt_dir, map_location="cpu")
-    forecaster = TotoForecaster(model.model)
     horizon = int(request["horizon"])
     levels = [float(q) for q in request["quantiles"]]
     opts = request.get("options", {})

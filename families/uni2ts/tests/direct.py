@@ -56,9 +56,22 @@ def _entry(series: dict[str, Any], context: int, horizon: int) -> dict[str, Any]
     return entry
 
 
-def forecast(model: str, ckpt_dir: str, request: dict[str, Any]) -> dict[str, Any]:
+def load(model: str, ckpt_dir: str) -> Any:
+    """The module through uni2ts' own ``from_pretrained`` (strict)."""
+    if _kind(model) == "moirai-1":
+        from uni2ts.model.moirai import MoiraiModule
+
+        return MoiraiModule.from_pretrained(ckpt_dir, strict=True)
+    from uni2ts.model.moirai2 import Moirai2Module
+
+    return Moirai2Module.from_pretrained(ckpt_dir, strict=True)
+
+
+def forecast(model: str, module: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Run ``request`` through uni2ts' GluonTS predictor; return the response dict."""
     from gluonts.dataset.common import ListDataset
+    from uni2ts.model.moirai import MoiraiForecast
+    from uni2ts.model.moirai2 import Moirai2Forecast
 
     kind = _kind(model)
     horizon = int(request["horizon"])
@@ -66,14 +79,6 @@ def forecast(model: str, ckpt_dir: str, request: dict[str, Any]) -> dict[str, An
     options = request.get("options") or {}
     context = int(options.get("context_length", DEFAULT_CONTEXT[kind]))
     out = []
-    if kind == "moirai-1":
-        from uni2ts.model.moirai import MoiraiForecast, MoiraiModule
-
-        module = MoiraiModule.from_pretrained(ckpt_dir, strict=True)
-    else:
-        from uni2ts.model.moirai2 import Moirai2Forecast, Moirai2Module
-
-        module = Moirai2Module.from_pretrained(ckpt_dir, strict=True)
     for series in request["series"]:
         entry = _entry(series, context, horizon)
         n_targets, n_future, n_past, window = entry.pop("_dims")

@@ -134,7 +134,7 @@ def _direct(model: str, path: str, req: dict[str, Any]) -> list[dict[str, Any]]:
             for s in req["series"]
         ],
     }
-    return direct.forecast(model, path, as_json)["series"]
+    return direct.forecast(model, direct.load(model, path), as_json)["series"]
 
 
 def _assert_parity(ours: dict[str, Any], theirs: list[dict[str, Any]]) -> None:
@@ -373,7 +373,7 @@ def test_incomplete_checkpoint_fails_to_load(worker: Any, checkpoint: Any, tmp_p
 def test_fixtures_cli_build_and_direct(tmp_path: Path, co2: np.ndarray) -> None:
     import json
 
-    fixtures_cli.main(["build", M2, str(tmp_path / "ckpt")])
+    fixtures_cli.main(fixtures_cli.FIXTURES, ["build", M2, str(tmp_path / "ckpt")])
     assert {"config.json", "model.safetensors"} <= {p.name for p in (tmp_path / "ckpt").iterdir()}
     request = {
         "horizon": 6,
@@ -382,7 +382,7 @@ def test_fixtures_cli_build_and_direct(tmp_path: Path, co2: np.ndarray) -> None:
         "series": [{"id": "x", "target": [_floats(co2[:100])]}],
     }
     (tmp_path / "req.json").write_text(json.dumps(request))
-    fixtures_cli.main(["direct", M2, str(tmp_path / "ckpt"), str(tmp_path / "req.json"), str(tmp_path / "out.json")])
+    fixtures_cli.main(fixtures_cli.FIXTURES, ["direct", M2, str(tmp_path / "ckpt"), str(tmp_path / "req.json"), str(tmp_path / "out.json")])
     out = json.loads((tmp_path / "out.json").read_text())
     assert np.array(out["series"][0]["mean"]).shape == (1, 6)
     assert np.array(out["series"][0]["quantiles"]).shape == (2, 1, 6)
