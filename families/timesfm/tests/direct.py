@@ -6,9 +6,9 @@
      "series": [{"id": "..", "target": [[...]], "past_covariates": {...}, "future_covariates": {...}}]}
 
 and returns ``{"series": [{"id", "mean": [[...]] (n_targets x H), "quantiles": [[[...]]]
-(levels x n_targets x H)}]}``. Each target row is forecast on its own, the way the
-TimesFM README does it: ``compile(ForecastConfig(...))`` then ``forecast`` (or
-``forecast_with_covariates`` when the series has future covariates), index 0 of the last
+(levels x n_targets x H)}]}``. As the TimesFM README does it: ``compile(ForecastConfig(...))``
+then ``forecast`` with the list of target rows (one call per context length), or
+``forecast_with_covariates`` row by row when the series has future covariates; index 0 of the last
 axis = mean, 1..9 = q0.1..q0.9, other levels by linear interpolation between them.
 Past-only covariates are ignored (TimesFM has no use for them).
 """
@@ -54,43 +54,48 @@ def run(model: str, tfm: Any, request: dict[str, Any]) -> dict[str, Any]:
     options = request.get("options", {})
     flags = {k: bool(options.get(k, v)) for k, v in DEFAULT_FLAGS.items()}
     context_length = int(options.get("context_length", 1024))
-    out = []
-    for s in request["series"]:
+    # Rows without covariates go to the library together, as the README's list of inputs does
+    # (one compile and one forecast per context length); rows with covariates one by one.
+    grids: dict[tuple[int, int], np.ndarray] = {}
+    plain: dict[int, list[tuple[tuple[int, int], np.ndarray]]] = {}
+    for si, s in enumerate(request["series"]):
         target = np.asarray(s["target"], dtype=np.float32)
         length = target.shape[1]
         n = min(length, context_length)
         future = s.get("future_covariates") or {}
-        means, quants = [], []
-        for row in target:
+        for ri, row in enumerate(target):
             y = row[-n:].astype(np.float64)
-            if future:
-                tfm.compile(timesfm.ForecastConfig(max_context=n, max_horizon=horizon, return_backcast=True, **flags))
-                numeric = {
-                    k: [np.asarray(v, dtype=np.float64)[length - n :]]
-                    for k, v in future.items()
-                    if not isinstance(v[0], str)
-                }
-                categorical = {k: [list(v)[length - n :]] for k, v in future.items() if isinstance(v[0], str)}
-                _, q = tfm.forecast_with_covariates(
-                    inputs=[y],
-                    dynamic_numerical_covariates=numeric or None,
-                    dynamic_categorical_covariates=categorical or None,
-                    xreg_mode=options.get("xreg_mode", "xreg + timesfm"),
-                    ridge=float(options.get("ridge", 0.0)),
-                    force_on_cpu=True,
-                )
-                q = np.asarray(q[0])[:horizon]
-            else:
-                tfm.compile(timesfm.ForecastConfig(max_context=n, max_horizon=horizon, **flags))
-                _, q = tfm.forecast(horizon=horizon, inputs=[y])
-                q = np.asarray(q[0])[:horizon]
-            means.append(q[:, 0])
-            quants.append([_level(q[:, 1:], level) for level in levels])
+            if not future:
+                plain.setdefault(n, []).append(((si, ri), y))
+                continue
+            tfm.compile(timesfm.ForecastConfig(max_context=n, max_horizon=horizon, return_backcast=True, **flags))
+            numeric = {
+                k: [np.asarray(v, dtype=np.float64)[length - n :]] for k, v in future.items() if not isinstance(v[0], str)
+            }
+            categorical = {k: [list(v)[length - n :]] for k, v in future.items() if isinstance(v[0], str)}
+            _, q = tfm.forecast_with_covariates(
+                inputs=[y],
+                dynamic_numerical_covariates=numeric or None,
+                dynamic_categorical_covariates=categorical or None,
+                xreg_mode=options.get("xreg_mode", "xreg + timesfm"),
+                ridge=float(options.get("ridge", 0.0)),
+                force_on_cpu=True,
+            )
+            grids[(si, ri)] = np.asarray(q[0])[:horizon]
+    for n, items in plain.items():
+        tfm.compile(timesfm.ForecastConfig(max_context=n, max_horizon=horizon, per_core_batch_size=len(items), **flags))
+        _, q = tfm.forecast(horizon=horizon, inputs=[y for _, y in items])
+        for (key, _), grid in zip(items, np.asarray(q), strict=True):
+            grids[key] = grid[:horizon]
+    out = []
+    for si, s in enumerate(request["series"]):
+        qs = [grids[(si, ri)] for ri in range(len(s["target"]))]
         out.append(
             {
                 "id": s["id"],
-                "mean": np.asarray(means).tolist(),
-                "quantiles": np.moveaxis(np.asarray(quants), 1, 0).tolist(),  # (levels, n_targets, H)
+                "mean": np.asarray([q[:, 0] for q in qs]).tolist(),
+                # (levels, n_targets, H)
+                "quantiles": np.moveaxis(np.asarray([[_level(q[:, 1:], lv) for lv in levels] for q in qs]), 1, 0).tolist(),
             }
         )
     return {"series": out}
