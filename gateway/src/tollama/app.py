@@ -78,8 +78,11 @@ class Services:
 
 
 def create_app(
-    settings: Settings, *, runtime: Runtime | None = None, hub_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings, *, runtime: Runtime | None = None, hub_transport: httpx.AsyncBaseTransport | None = None,
+    fast_forecast: bool = True,
 ) -> Litestar:
+    """The gateway app. ``fast_forecast=False`` serves ``POST /api/forecast`` through its framework
+    handler only (tests compare the two paths); otherwise :class:`~tollama.api.forecast.FastForecast` does."""
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     services = Services(settings, runtime or make_runtime(settings), hub_transport)
@@ -95,8 +98,10 @@ def create_app(
     def const(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
+    fast = forecast_routes.FastForecastConfig(forecaster=services.forecaster, metrics=services.metrics, max_body_bytes=settings.max_body_bytes)
+    forecast_route = forecast_routes.forecast_route(fast if fast_forecast else None)
     return Litestar(
-        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, *forecast_routes.ROUTES],
+        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES],
         dependencies={
             "models": const(services.models),
             "forecaster": const(services.forecaster),
