@@ -5,8 +5,10 @@ The same request (1 series × 512 points, horizon 24, the baseline `naive` model
 (b) directly against the same warm worker over its Unix socket (MessagePack), and
 (c) as a direct library call inside the worker's environment (statsforecast's Naive).
 Then wrk drives the gateway with 8 connections for the throughput, compared with the
-~30 req/s of the earlier FastAPI tollama on the same kind of machine, and the gateway's
-resident memory is read idle (before any request) and warm.
+~30 req/s of the earlier FastAPI tollama on the same kind of machine; the CPU time the
+gateway and the worker spend per request during that run is read from /proc (on a shared
+machine this is steadier than the request rate); and the gateway's resident memory is read
+idle (before any request) and warm.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 import time
 
 import httpx
-from _harness import RUNTIMES, gateway, machine, p50_ms, rss_mb, wrk
+from _harness import RUNTIMES, children, cpu_seconds, gateway, machine, p50_ms, rss_mb, wrk
 from tollama_kit import protocol as wire
 
 N = 300
@@ -61,7 +63,12 @@ def main() -> None:
             direct_worker = p50_ms(lambda: worker.post("/v1/forecast", content=payload, headers={"content-type": wire.CONTENT_TYPE}).raise_for_status(), N)
         library = float(subprocess.run([str(RUNTIMES / "baseline-cpu" / "bin" / "python"), "-c", LIBRARY, str(N)],
                                        capture_output=True, text=True, check=True).stdout.strip())
+        (worker_pid,) = children(proc.pid)
+        cpu0 = cpu_seconds(proc.pid), cpu_seconds(worker_pid)
+        t0 = time.perf_counter()
         rps = wrk(url + "/api/forecast", body, connections=8, seconds=10)
+        served = rps * (time.perf_counter() - t0)
+        cpu_ms = [(cpu_seconds(pid) - before) * 1000 / served for pid, before in zip((proc.pid, worker_pid), cpu0, strict=True)]
         warm = rss_mb(proc.pid)
     print(f"trivial forecast (naive, 1×512, h=24), p50 over {N}:")
     print(f"  direct library call     {library:8.3f} ms")
@@ -69,6 +76,8 @@ def main() -> None:
     print(f"  through tollama         {through:8.3f} ms   ({through / direct_worker:5.2f}× worker, +{through - direct_worker:.3f} ms gateway)")
     if not math.isnan(rps):
         print(f"throughput, 8 connections: {rps:8.1f} req/s   ({rps / FASTAPI_BASELINE_RPS:5.1f}× the FastAPI tollama's ~30 req/s)")
+        print(f"CPU per request under wrk: gateway {cpu_ms[0]:.3f} ms, worker {cpu_ms[1]:.3f} ms "
+              f"(one worker process serves at most ~{1000 / cpu_ms[1]:.0f} req/s)")
     print(f"gateway memory: {idle:.1f} MB idle, {warm:.1f} MB after the run")
     sys.stdout.flush()
 
