@@ -53,7 +53,7 @@ def _decode(body: bytes, is_json: bool, kind: type[T]) -> T:
         raise BadInput(f"undecodable {kind.__name__} body: {exc}") from exc
 
 
-async def _read_body(scope: Scope, receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -119,7 +119,7 @@ class WorkerApp:
             method, handler = route
             if scope["method"] != method:
                 raise _NoRoute(f"{scope['method']} is not allowed on {scope['path']} (use {method})", 405)
-            body = await _read_body(scope, receive) if method == "POST" else b""
+            body = await _read_body(receive) if method == "POST" else b""
             result = await handler(body, _is_json(scope))
         except KitError as exc:
             await _respond(send, exc.status, wire.encode(wire.WorkerError(code=exc.code, message=exc.message)))
