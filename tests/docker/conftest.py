@@ -47,24 +47,24 @@ def engine() -> Iterator[docker.DockerClient]:
     client.close()
 
 
-def _build(target: str) -> None:
+def build_image(target: str, variant: str = "cpu") -> None:
     started = time.monotonic()
     proc = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "build-image.sh"), target, "cpu"],
+        ["bash", str(ROOT / "scripts" / "build-image.sh"), target, variant],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        pytest.fail(f"building the {target} image failed:\n{(proc.stdout + proc.stderr)[-4000:]}", pytrace=False)
-    sys.stderr.write(f"[docker tier] {target} image ready in {time.monotonic() - started:.0f}s\n")
+        pytest.fail(f"building the {target} {variant} image failed:\n{(proc.stdout + proc.stderr)[-4000:]}", pytrace=False)
+    sys.stderr.write(f"[docker tier] {target} {variant} image ready in {time.monotonic() - started:.0f}s\n")
 
 
 @pytest.fixture(scope="session")
 def images(engine: docker.DockerClient) -> dict[str, str]:
     for target in IMAGES:
-        _build(target)
+        build_image(target)
     return {"gateway": "tollama/gateway:latest", "baseline": "tollama/baseline:cpu", "chronos": "tollama/chronos:cpu"}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
-from conftest import SERIES, managed, wait_for
+from conftest import SERIES, build_image, managed, wait_for
 from hubserver import HubServer
 from litestar.testing import TestClient
 from tollama.app import create_app
@@ -185,6 +186,36 @@ def test_chronos_pulled_from_a_hub_forecasts_in_its_container(
             (entry,) = client.get("/api/ps").json()["models"]
             assert entry["name"] == "chronos-bolt-tiny:latest"
         assert managed(engine, instance) == []  # the gateway's shutdown removed it
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TOLLAMA_TEST_CUDA_IMAGE"),
+    reason="set TOLLAMA_TEST_CUDA_IMAGE=1 to build the chronos CUDA image (5.4 GB of CUDA wheels, ~8 min) and run it",
+)
+def test_the_cuda_image_serves_on_a_host_without_gpus(
+    tmp_path: Path, engine: docker.DockerClient, instance: str, images: dict[str, str], chronos_checkpoint: dict[str, bytes]
+) -> None:
+    """The CUDA variant's image (torch's CUDA build from requirements-cuda.lock) is a working worker: with no
+    GPU to give it (no TOLLAMA_GPUS) it gets no device request, falls back to the CPU, and answers exactly
+    as the CPU image does."""
+    build_image("chronos", "cuda")
+    request = {"model": "chronos-bolt-tiny", "horizon": 6, "quantiles": [0.1, 0.5, 0.9], "series": SERIES}
+    answers = {}
+    with HubServer({"amazon/chronos-bolt-tiny": {"main": chronos_checkpoint}}) as hub:
+        for variant in ("cpu", "cuda"):
+            settings = settings_for(tmp_path / variant, instance, hf_endpoint=hub.endpoint, variant=variant)
+            with TestClient(create_app(settings), timeout=600) as client:
+                assert client.post("/api/pull", json={"model": "chronos-bolt-tiny", "stream": False}).status_code == 200
+                answers[variant] = forecast(client, request)
+                (container,) = managed(engine, instance, **{"tollama.family": "chronos"})
+                assert container.image.tags == [f"tollama/chronos:{variant}"]
+                assert container.attrs["HostConfig"]["DeviceRequests"] in (None, [])
+            assert managed(engine, instance) == []
+    assert answers["cuda"]["device"] == "cpu"
+    got, want = answers["cuda"]["forecasts"][0], answers["cpu"]["forecasts"][0]
+    assert got["mean"] == pytest.approx(want["mean"], rel=1e-4, abs=1e-4)
+    for level in ("0.1", "0.5", "0.9"):
+        assert got["quantiles"][level] == pytest.approx(want["quantiles"][level], rel=1e-4, abs=1e-4)
 
 
 def test_auto_runtime_runs_families_with_an_image_in_docker(
