@@ -1,6 +1,6 @@
 """chronos-forecasting called DIRECTLY (its own public API, not the tollama adapter).
 
-``run(model, ckpt_dir, request)`` answers a request of the shape::
+``run(model, load(model, ckpt_dir), request)`` answers a request of the shape::
 
     {"horizon": H, "quantiles": [...],
      "series": [{"id": "..", "target": [[...]] (n_targets x T),
@@ -10,7 +10,8 @@
 with ``{"series": [{"id", "mean": (n_targets x H), "quantiles": (n_levels x n_targets x H)}]}``.
 This is what a user of the library would write: ``BaseChronosPipeline.from_pretrained`` and
 ``predict_quantiles``. The request's context is the last ``context_length`` points. T5 sampling
-is seeded with ``torch.manual_seed(seed)`` before each series (the adapter's documented scheme).
+is seeded with ``torch.manual_seed(seed)`` before each series (the adapter's documented scheme);
+Chronos-Bolt is deterministic: every row of every series goes to one ``predict_quantiles`` call.
 Chronos (T5) and Chronos-Bolt take no covariates, so they are not passed to them.
 """
 
@@ -42,6 +43,17 @@ def run(model: str, pipeline: Any, request: dict[str, Any]) -> dict[str, Any]:
     levels = [float(q) for q in request["quantiles"]]
     options = request.get("options", {})
     context = int(options.get("context_length", pipeline.model_context_length))
+    if kind == "bolt":  # deterministic: every row of every series in one call, as the library batches
+        rows = [torch.from_numpy(np.asarray(r, dtype=np.float32)[-context:]) for s in request["series"] for r in s["target"]]
+        qt, mt = pipeline.predict_quantiles(rows, prediction_length=horizon, quantile_levels=levels)
+        q_all, mean_all = qt.numpy(), mt.numpy()
+        out, at = [], 0
+        for s in request["series"]:
+            n = len(s["target"])
+            q, mean = q_all[at : at + n], mean_all[at : at + n]
+            at += n
+            out.append({"id": s["id"], "mean": mean.tolist(), "quantiles": np.moveaxis(q, -1, 0).tolist()})
+        return {"series": out}
     out = []
     for s in request["series"]:
         target = np.asarray(s["target"], dtype=np.float32)
@@ -61,10 +73,6 @@ def run(model: str, pipeline: Any, request: dict[str, Any]) -> dict[str, Any]:
                 item["future_covariates"] = future
             q_list, mean_list = pipeline.predict_quantiles([item], prediction_length=horizon, quantile_levels=levels)
             q, mean = q_list[0].numpy(), mean_list[0].numpy()  # (n_targets, H, L), (n_targets, H)
-        elif kind == "bolt":
-            rows = [torch.from_numpy(target[i, start:]) for i in range(target.shape[0])]
-            qt, mt = pipeline.predict_quantiles(rows, prediction_length=horizon, quantile_levels=levels)
-            q, mean = qt.numpy(), mt.numpy()
         else:
             seed = int(options.get("seed", 0))
             num_samples = int(options.get("num_samples", 20))
