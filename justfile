@@ -78,3 +78,9 @@ fmt:
 [group('bench')]
 bench: (runtime "baseline")
     python bench/overhead.py
+
+# per family, at real size with random weights: through tollama vs a direct worker call vs the library
+# (`just bench-families --families chronos --series 64` is the warm 64-series figure)
+[group('bench')]
+bench-families *args: runtimes-for-tests
+    python bench/families.py {{args}}

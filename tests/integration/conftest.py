@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -75,3 +81,39 @@ def statsmodels_co2() -> tuple[list[float], list[str]]:
 
 def assert_close(a: Any, b: Any, *, rtol: float = 1e-4, atol: float = 1e-4, what: str = "") -> None:
     np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol, err_msg=what)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def tollama_server(home: Path, hub_endpoint: str | None = None, **extra_env: str) -> Iterator[dict[str, str]]:
+    """A real ``tollama serve`` process (process runtime) on a free port; yields the CLI's environment."""
+    port = free_port()
+    env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(home), "TOLLAMA_RUNTIMES": str(RUNTIMES),
+           "TOLLAMA_RUNTIME": "process", "TOLLAMA_LOG_LEVEL": "warning", **extra_env}
+    if hub_endpoint:
+        env["HF_ENDPOINT"] = hub_endpoint
+    proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).text == "tollama is running":
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert time.monotonic() < deadline, "tollama serve did not answer within 60 s"
+            time.sleep(0.1)
+        yield env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def tollama_cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tollama", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import RUNTIMES, build_checkpoint, co2, family_python
+from conftest import build_checkpoint, co2, family_python, free_port, tollama_cli, tollama_server
 from hubserver import HubServer
 from tollama.registry import Registry
 from tollama.settings import Settings
 
 MODEL = "chronos-bolt-tiny"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +28,12 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
 
 @pytest.fixture(scope="module")
 def server(hub: HubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    port = _free_port()
-    env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(tmp_path_factory.mktemp("home")),
-           "TOLLAMA_RUNTIMES": str(RUNTIMES), "TOLLAMA_RUNTIME": "process", "HF_ENDPOINT": hub.endpoint, "TOLLAMA_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).text == "tollama is running":
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-        assert time.monotonic() < deadline, "tollama serve did not answer within 60 s"
-        time.sleep(0.1)
-    yield env
-    proc.terminate()
-    proc.wait(timeout=30)
+    with tollama_server(tmp_path_factory.mktemp("home"), hub.endpoint) as env:
+        yield env
 
 
 def tollama(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tollama", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return tollama_cli(env, *args, timeout=timeout)
 
 
 def test_pull_shows_progress_and_lands_in_list(server: dict[str, str]) -> None:
@@ -91,14 +66,7 @@ def test_run_prints_a_forecast_table(server: dict[str, str], tmp_path: Path) -> 
 
 def test_run_defaults_to_a_baseline_with_nothing_pulled(tmp_path: Path) -> None:
     family_python("baseline")
-    port = _free_port()
-    env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(tmp_path / "home"), "TOLLAMA_RUNTIMES": str(RUNTIMES), "TOLLAMA_RUNTIME": "process"}
-    proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while tollama(env, "list").returncode != 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+    with tollama_server(tmp_path / "home") as env:
         data = tmp_path / "y.json"
         data.write_text("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]")
         ran = tollama(env, "run", "--input", str(data), "--horizon", "3")
@@ -117,9 +85,6 @@ def test_run_defaults_to_a_baseline_with_nothing_pulled(tmp_path: Path) -> None:
         assert [ln.split()[0] for ln in lines[2:16]] == [f"2024-01-{d}" for d in range(29, 32)] + [f"2024-02-{d:02d}" for d in range(1, 12)]
         shown = tollama(env, "show", "my-daily", "--modelfile")
         assert "PARAM horizon 14" in shown.stdout and "FROM auto-ets:latest" in shown.stdout
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_exit_codes(server: dict[str, str]) -> None:
@@ -127,7 +92,7 @@ def test_exit_codes(server: dict[str, str]) -> None:
     assert missing.returncode == 4 and "not found" in missing.stderr
     hostile = tollama(server, "show", "../etc")
     assert hostile.returncode == 1 and "invalid model name" in hostile.stderr
-    down = tollama({**server, "TOLLAMA_PORT": str(_free_port())}, "list")
+    down = tollama({**server, "TOLLAMA_PORT": str(free_port())}, "list")
     assert down.returncode == 3 and "tollama serve" in down.stderr
     settings = tollama(server, "settings")
     assert "TOLLAMA_KEEP_ALIVE" in settings.stdout and "5m" in settings.stdout

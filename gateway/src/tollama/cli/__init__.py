@@ -223,10 +223,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 resp = c.forecast(request)
                 break
             except ApiError as exc:
-                if exc.code == "model_not_found" and "pull" in str(exc):
-                    sys.stderr.write(f"pulling {model} …\n")
+                if (exc.code == "model_not_found" and "pull" in str(exc)) or exc.code == "variant_not_pulled":
+                    # A missing model, or the variant of it that this request needs (named by the gateway).
+                    name = str(exc.body.get("variant") or model)
+                    sys.stderr.write(f"pulling {name} …\n")
                     progress = render.PullProgress()
-                    for event in c.pull(model, accept_license=args.accept_license):
+                    for event in c.pull(name, accept_license=args.accept_license):
                         progress.event(event)
                     progress.close()
                 elif exc.code == "runtime_not_installed":
