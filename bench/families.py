@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -126,7 +127,10 @@ def main() -> None:
             print(f"{family:<9} {model:<20} {row['library_ms']:8.1f}ms {row['worker_ms']:8.1f}ms {row['through_ms']:8.1f}ms   "
                   f"{row['through_ms'] / row['library_ms']:14.3f}×  {row['through_ms'] - row['worker_ms']:+10.1f}ms", flush=True)
             for p in Path(tmp).iterdir():  # real-size checkpoints are large: keep one at a time
-                subprocess.run(["rm", "-rf", str(p)], check=True)
+                if p.is_dir():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
             hub.repos.clear()
 
 

@@ -16,7 +16,7 @@ from checkpoints import MODELS, build_checkpoint
 from tollama_kit.fixtures import Fixtures, main
 
 FIXTURES = Fixtures(
-    family="baseline", models=MODELS, build=lambda model, out, size, seed: build_checkpoint(model, out),
+    models=MODELS, build=lambda model, out, size, seed: build_checkpoint(model, out),
     load=direct.load, run=direct.run, sizes=("real",),
 )
 

@@ -18,7 +18,7 @@ import direct
 from tollama_kit.fixtures import Fixtures, main
 
 FIXTURES = Fixtures(
-    family="chronos", models=checkpoints.MODELS, sizes=("tiny", "real"),
+    models=checkpoints.MODELS, sizes=("tiny", "real"),
     build=lambda model, out, size, seed: checkpoints.build(model, out, seed=seed, size=size),
     load=direct.load, run=direct.run,
 )

@@ -19,7 +19,7 @@ from tollama_granite.variants import VARIANTS
 from tollama_kit.fixtures import Fixtures, main
 
 FIXTURES = Fixtures(
-    family="granite", models=sorted(VARIANTS), sizes=("tiny", "real"),
+    models=sorted(VARIANTS), sizes=("tiny", "real"),
     build=lambda model, out, size, seed: checkpoints.build(model, out, seed=seed, size=size),
     load=direct.load, run=direct.run,
 )

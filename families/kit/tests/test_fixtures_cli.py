@@ -29,7 +29,7 @@ def _run(model: str, loaded: dict[str, Any], request: dict[str, Any]) -> dict[st
     return {"series": [{"id": request["series"][0]["id"], "mean": [[v] * request["horizon"] for v in last], "seed": loaded["seed"]}]}
 
 
-FAMILY = Fixtures(family="toy", models=["Toy-A", "toy-b"], build=_build, load=_load, run=_run, sizes=("tiny", "real"),
+FAMILY = Fixtures(models=["Toy-A", "toy-b"], build=_build, load=_load, run=_run, sizes=("tiny", "real"),
                   canonical=lambda name: {"toy-a": "Toy-A"}.get(name, name))
 
 
@@ -57,4 +57,4 @@ def test_unknown_model_and_size_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(FAMILY, ["build", "nope", str(tmp_path)])
     with pytest.raises(SystemExit):
-        main(Fixtures(family="toy", models=["toy-b"], build=_build, load=_load, run=_run), ["build", "toy-b", str(tmp_path), "--size", "real"])
+        main(Fixtures(models=["toy-b"], build=_build, load=_load, run=_run), ["build", "toy-b", str(tmp_path), "--size", "real"])

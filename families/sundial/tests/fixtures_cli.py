@@ -18,7 +18,7 @@ import sundial_direct
 from tollama_kit.fixtures import Fixtures, main
 
 FIXTURES = Fixtures(
-    family="sundial", models=sorted(sundial_checkpoints.MODELS), sizes=("tiny", "real"),
+    models=sorted(sundial_checkpoints.MODELS), sizes=("tiny", "real"),
     build=lambda model, out, size, seed: sundial_checkpoints.build(model, out, size=size, seed=seed),
     load=sundial_direct.load, run=sundial_direct.run,
 )

@@ -23,7 +23,7 @@ from tests import checkpoints, direct
 from tollama_kit.fixtures import Fixtures, main
 
 FIXTURES = Fixtures(
-    family="timesfm", models=checkpoints.MODELS, sizes=("tiny", "real"),
+    models=checkpoints.MODELS, sizes=("tiny", "real"),
     build=lambda model, out, size, seed: checkpoints.build(model, out, size=size, seed=seed),
     load=direct.load, run=direct.run,
 )

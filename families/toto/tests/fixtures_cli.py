@@ -18,7 +18,7 @@ import toto_direct
 from tollama_kit.fixtures import Fixtures, main
 
 FIXTURES = Fixtures(
-    family="toto", models=sorted(toto_checkpoints.MODELS), sizes=tuple(toto_checkpoints.SIZES),
+    models=sorted(toto_checkpoints.MODELS), sizes=tuple(toto_checkpoints.SIZES),
     build=lambda model, out, size, seed: toto_checkpoints.build(model, out, seed=seed, size=size),
     load=toto_direct.load, run=toto_direct.run,
 )

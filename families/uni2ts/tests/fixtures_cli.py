@@ -19,7 +19,7 @@ import direct
 from tollama_kit.fixtures import Fixtures, main
 
 FIXTURES = Fixtures(
-    family="uni2ts", models=checkpoints.MODELS, sizes=("tiny", "real"),
+    models=checkpoints.MODELS, sizes=("tiny", "real"),
     canonical=lambda name: {m.lower(): m for m in checkpoints.MODELS}.get(name.lower(), name),
     build=lambda model, out, size, seed: checkpoints.build(model, out, real_size=size == "real", seed=seed),
     load=direct.load, run=direct.forecast,

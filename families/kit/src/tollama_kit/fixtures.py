@@ -42,7 +42,6 @@ def _same(name: str) -> str:
 
 @dataclass(frozen=True)
 class Fixtures:
-    family: str
     models: Sequence[str]
     build: Callable[[str, Path, str, int], Path]  # (model, out_dir, size, seed) -> checkpoint dir
     load: Callable[[str, str], Any]  # (model, ckpt_dir) -> what run() needs (a pipeline, a module, ...)

@@ -27,11 +27,11 @@ from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, S
 
 from tollama.api.errors import decode
 from tollama.errors import InternalError, TollamaError, status_of
-from tollama.forecasting import Forecaster
+from tollama.forecasting import Emit, Forecaster
 from tollama.metrics import Metrics
 from tollama.models import Models
 from tollama.scheduler import Scheduler
-from tollama.schema import ForecastRequest, Ps, StopRequest, StreamEvent
+from tollama.schema import ForecastRequest, ForecastResponse, Ps, StopRequest, StreamEvent
 
 _JSON = msgspec.json.Encoder()
 _NDJSON = "application/x-ndjson"
@@ -45,14 +45,19 @@ async def forecast(request: Request[Any, Any, Any], forecaster: NamedDependency[
     req = decode(await request.body(), ForecastRequest)
     if req.stream:
         return Stream(_stream(forecaster, req, metrics), media_type=_NDJSON)
+    return _json(await _counted(forecaster, metrics, req))
+
+
+async def _counted(forecaster: Forecaster, metrics: Metrics, req: ForecastRequest, emit: Emit | None = None) -> ForecastResponse:
+    """One forecast, counted in the metrics with its status (a :class:`TollamaError` is re-raised)."""
     t0 = time.perf_counter()
     try:
-        resp = await forecaster.forecast(req)
+        resp = await forecaster.forecast(req, emit)
     except TollamaError as exc:
         metrics.forecast_done(req.model, status_of(exc), time.perf_counter() - t0)
         raise
     metrics.forecast_done(req.model, 200, time.perf_counter() - t0)
-    return _json(resp)
+    return resp
 
 
 class FastForecastConfig(TypedDict):
@@ -89,14 +94,7 @@ class FastForecast:
         if req.stream:
             await self.app(scope, _replay(body, receive), send)
             return
-        t0 = time.perf_counter()
-        try:
-            resp = await self.forecaster.forecast(req)
-        except TollamaError as exc:
-            self.metrics.forecast_done(req.model, status_of(exc), time.perf_counter() - t0)
-            raise
-        self.metrics.forecast_done(req.model, 200, time.perf_counter() - t0)
-        payload = _JSON.encode(resp)
+        payload = _JSON.encode(await _counted(self.forecaster, self.metrics, req))
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload, "more_body": False})
@@ -145,13 +143,10 @@ async def _stream(forecaster: NamedDependency[Forecaster], req: ForecastRequest,
         events.put_nowait(StreamEvent(status=status, model=req.model))  # type: ignore[arg-type]
 
     async def run() -> None:
-        t0 = time.perf_counter()
         try:
-            resp = await forecaster.forecast(req, emit)
-            metrics.forecast_done(req.model, 200, time.perf_counter() - t0)
+            resp = await _counted(forecaster, metrics, req, emit)
             events.put_nowait(StreamEvent(status="done", model=req.model, response=resp))
         except TollamaError as exc:
-            metrics.forecast_done(req.model, status_of(exc), time.perf_counter() - t0)
             events.put_nowait(StreamEvent(status="error", error=exc.message, code=exc.code))
         except Exception as exc:  # noqa: BLE001 - reported in-stream, the status line is gone
             err = InternalError(f"internal error: {type(exc).__name__}: {exc}")
