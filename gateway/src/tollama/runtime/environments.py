@@ -21,12 +21,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from ..errors import RuntimeNotInstalled
 
 Variant = Literal["cpu", "cuda"]
 ENV_FILE = "tollama-env.json"
@@ -97,10 +98,19 @@ def _digest(*paths: Path) -> str:
 
 
 def _uv() -> list[str]:
-    found = shutil.which("uv")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "uv"]
+    """The uv that builds environments: the one installed with tollama (a dependency), else one on PATH."""
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
+
+        return [find_uv_bin()]
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found:
+            return [found]
+    raise RuntimeNotInstalled(
+        "building a family environment needs uv, which is installed with tollama; "
+        "reinstall tollama (pip install tollama) or put uv on PATH (pip install uv)"
+    )
 
 
 def install(
