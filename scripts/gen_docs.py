@@ -28,11 +28,19 @@ def settings_md() -> str:
 
 def errors_md() -> str:
     from tollama import errors
+    from tollama.worker_client import WORKER_CODES
 
     doc = (errors.__doc__ or "").strip()
     out = ["# Errors", "", "Every error body is `{\"error\": \"<message>\", \"code\": \"<code>\", ...details}`;",
-           "validation errors add `path` (JSON path), `limit` and `value`.", "", "| code | HTTP status |", "| --- | --- |"]
-    out += [f"| `{code}` | {status} |" for code, status in sorted(errors.STATUS.items(), key=lambda kv: (kv[1], kv[0]))]
+           "validation errors add `path` (JSON path), `limit` and `value`. A stream (pull, create, forecast with",
+           "`stream: true`) reports an error after its first line as one line of the same body with",
+           "`\"status\": \"error\"`; the Python client (`tollama.client`) raises the class of the code in both cases.",
+           "", "This table is every code the server sends (generated from `tollama/errors.py`; a test checks every",
+           "response the test suite sees carries one of them).", "",
+           "| code | HTTP status | class |", "| --- | --- | --- |"]
+    out += [f"| `{code}` | {status} | `{errors.CLASSES[code].__name__}` |" for code, status in sorted(errors.STATUS.items(), key=lambda kv: (kv[1], kv[0]))]
+    out += ["", "A worker's error code (worker protocol v1) becomes this gateway code:", "", "| worker code | gateway code |", "| --- | --- |"]
+    out += [f"| `{worker}` | `{kind.code}` |" for worker, (kind, _template) in WORKER_CODES.items()]
     out += ["", "The exception tree (`tollama/errors.py`):", "", "```", doc.split("::", 1)[1].strip("\n") if "::" in doc else doc, "```"]
     return "\n".join(out) + "\n"
 

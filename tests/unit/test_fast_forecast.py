@@ -214,4 +214,4 @@ def test_broken_requests_get_the_framework_errors(
     answers = {name: _raw_post(side.app, headers, [dict(m) for m in messages]) for name, side in sides.items()}
     assert answers["fast"] == answers["framework"]
     assert sides["fast"].fast_served == 1
-    assert answers["fast"][0] in {400, 500} and answers["fast"][2]["code"] in {"invalid_request", "http_error"}
+    assert answers["fast"][0] in {400, 500} and answers["fast"][2]["code"] in {"invalid_request", "internal_error"}

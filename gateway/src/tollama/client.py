@@ -4,25 +4,56 @@
     >>> with Client() as c:
     ...     c.forecast({"model": "auto-ets", "horizon": 12, "series": [[1, 2, 3, 4, 5]]})
 
-Server errors raise :class:`ApiError` carrying the HTTP status and the stable ``code``;
-an unreachable server raises :class:`ServerUnreachable`.
+Server errors raise the error class of their stable ``code`` from the one table
+(:mod:`tollama.errors`: ``except ModelNotFound``, ``except Busy`` ...), whether the server
+answered with an HTTP status or with an error line inside a stream; every one is also an
+:class:`ApiError` carrying ``status``, ``code``, ``details`` and ``response`` (the body). An unreachable server raises
+:class:`ServerUnreachable`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
+from tollama import errors
 
-class ApiError(Exception):
+
+class ApiError(errors.TollamaError):
+    """An error a tollama server answered; raised as the class of its code (see :func:`api_error`).
+
+    ``status`` is the HTTP status (for an in-stream error: the table's status of its code),
+    ``response`` the JSON error body, ``details`` its fields besides ``error`` and ``code``.
+    """
+
     def __init__(self, status: int, body: dict[str, Any]) -> None:
+        errors.TollamaError.__init__(self, str(body.get("error") or f"HTTP {status}"), **{k: v for k, v in body.items() if k not in {"error", "code"}})
         self.status = status
-        self.body = body
-        self.code = str(body.get("code", "error"))
-        super().__init__(str(body.get("error", f"HTTP {status}")))
+        self.response = body
+        if "code" in body and str(body["code"]) != type(self).code:
+            self.code = str(body["code"])
+        if isinstance(self, errors.Busy):
+            self.retry_after = int(self.details.get("retry_after", 1))
+
+
+#: One client class per code of the table: ``isinstance(exc, errors.ModelNotFound)`` holds on the client side.
+_CLASSES: dict[str, type[ApiError]] = {
+    code: cast("type[ApiError]", type(kind.__name__, (ApiError, kind), {"__module__": __name__, "__doc__": kind.__doc__}))
+    for code, kind in errors.CLASSES.items()
+}
+
+
+def api_error(status: int | None, body: dict[str, Any]) -> ApiError:
+    """The client error of a server's error body: an :class:`ApiError` that is also the server's class of its code.
+
+    ``status`` None (an error line in a stream) takes the table's status of the code.
+    """
+    code = str(body.get("code") or "")
+    cls = _CLASSES.get(code, ApiError)
+    return cls(status if status is not None else errors.STATUS.get(code, 500), body)
 
 
 class ServerUnreachable(Exception):
@@ -30,9 +61,10 @@ class ServerUnreachable(Exception):
 
 
 class Client:
-    def __init__(self, base_url: str = "http://127.0.0.1:11435", *, timeout: float | None = 600.0) -> None:
+    def __init__(self, base_url: str = "http://127.0.0.1:11435", *, timeout: float | None = 600.0, http: httpx.Client | None = None) -> None:
+        """``http``: an httpx client to send through instead (e.g. Litestar's test client of an app)."""
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._http = http if http is not None else httpx.Client(base_url=self.base_url, timeout=timeout)
 
     def __enter__(self) -> Client:
         return self
@@ -60,7 +92,7 @@ class Client:
                     if line.strip():
                         event = json.loads(line)
                         if "error" in event and event.get("status") in (None, "error"):
-                            raise ApiError(500, event)
+                            raise api_error(None, event)
                         yield event
         except httpx.TransportError as exc:
             raise ServerUnreachable(f"tollama is not running at {self.base_url} ({type(exc).__name__}); start it with `tollama serve`") from exc
@@ -99,6 +131,10 @@ class Client:
     def forecast(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "/api/forecast", {**request, "stream": False})  # type: ignore[no-any-return]
 
+    def forecast_stream(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The forecast's NDJSON events (queued, loading, running, done); an error line raises its class."""
+        return self._stream("/api/forecast", {**request, "stream": True})
+
     def validate(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "/api/validate", request)  # type: ignore[no-any-return]
 
@@ -109,5 +145,5 @@ def _result(resp: httpx.Response) -> Any:
     except ValueError:
         body = {"error": resp.text or f"HTTP {resp.status_code}"}
     if resp.status_code >= 400:
-        raise ApiError(resp.status_code, body if isinstance(body, dict) else {"error": str(body)})
+        raise api_error(resp.status_code, body if isinstance(body, dict) else {"error": str(body)})
     return body

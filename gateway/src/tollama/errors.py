@@ -1,7 +1,11 @@
 """The one error model of the gateway.
 
 Every failure a client can see is a :class:`TollamaError` with a stable ``code``; the
-HTTP status comes from one table, :data:`STATUS`, which a test checks is exhaustive.
+HTTP status comes from one table, :data:`STATUS`, which holds every code the server can
+send (the framework's own refusals included: unknown route, method, media type) and which
+the server, the Python client (:mod:`tollama.client` raises the class of the code it
+reads) and the CLI share. Tests check it is exhaustive and that every
+response the test suite sees carries a code from it; docs/errors.md is generated from it.
 The body is ``{"error": "<human message>", "code": "<stable_code>", ...details}``:
 Ollama clients read ``error``, programs branch on ``code``. Validation errors add
 ``path`` (JSON path), ``limit`` and ``value``.
@@ -13,11 +17,14 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     │   ├── InvalidValue         400 invalid_value       a value outside its limits (path/limit/value)
     │   ├── InvalidModelName     400 invalid_model_name  empty, path-like or hostile model names
     │   └── LicenseNotAccepted   403 license_not_accepted
-    ├── ModelNotFound            404 model_not_found     not installed / not in the catalogue
-    │   └── VariantNotPulled     404 variant_not_pulled  no pulled variant fits (names the one to pull)
+    ├── NotFound                 404 not_found           no such route
+    │   └── ModelNotFound        404 model_not_found     not installed / not in the catalogue
+    │       └── VariantNotPulled 404 variant_not_pulled  no pulled variant fits (names the one to pull)
+    ├── MethodNotAllowed         405 method_not_allowed  the route exists, not with this method
+    ├── UnsupportedMediaType     415 unsupported_media_type  a body in a media type the route does not read
     ├── Conflict                 409 conflict            e.g. delete of a base model in use
     ├── UnsupportedFeature       422 unsupported         a capability the model lacks (strict mode)
-    ├── PayloadTooLarge          413 payload_too_large
+    ├── PayloadTooLarge          413 payload_too_large   the body is over TOLLAMA_MAX_BODY_BYTES (limit, value)
     ├── Busy                     503 busy                queue full (Retry-After)
     ├── UpstreamError            502 upstream_error      the model hub failed or is unreachable
     ├── IntegrityError           502 integrity_error     a download did not match its digest
@@ -25,7 +32,8 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     │   ├── WorkerUnavailable    503 worker_unavailable  a worker could not start / died
     │   └── WorkerOutOfMemory    507 out_of_memory
     ├── RuntimeNotInstalled      409 runtime_not_installed  the family environment/image is missing
-    └── InternalError            500 internal_error
+    ├── InternalError            500 internal_error      a bug: the message names the exception
+    └── HttpError                500 http_error          a framework refusal with no code of its own (a bug)
 """
 
 from __future__ import annotations
@@ -64,7 +72,11 @@ class LicenseNotAccepted(InvalidRequest):
     code = "license_not_accepted"
 
 
-class ModelNotFound(TollamaError):
+class NotFound(TollamaError):
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
     code = "model_not_found"
 
 
@@ -75,6 +87,14 @@ class VariantNotPulled(ModelNotFound):
     """
 
     code = "variant_not_pulled"
+
+
+class MethodNotAllowed(TollamaError):
+    code = "method_not_allowed"
+
+
+class UnsupportedMediaType(TollamaError):
+    code = "unsupported_media_type"
 
 
 class Conflict(TollamaError):
@@ -125,19 +145,29 @@ class InternalError(TollamaError):
     code = "internal_error"
 
 
+class HttpError(TollamaError):
+    """A framework ``HTTPException`` whose status has no code of its own (details: ``http_status``)."""
+
+    code = "http_error"
+
+
 #: The one table from error code to HTTP status (tests check every subclass is here).
 STATUS: dict[str, int] = {
     "invalid_request": 400,
     "invalid_value": 400,
     "invalid_model_name": 400,
     "license_not_accepted": 403,
+    "not_found": 404,
     "model_not_found": 404,
     "variant_not_pulled": 404,
     "conflict": 409,
     "runtime_not_installed": 409,
+    "method_not_allowed": 405,
     "payload_too_large": 413,
+    "unsupported_media_type": 415,
     "unsupported": 422,
     "internal_error": 500,
+    "http_error": 500,
     "worker_error": 500,
     "upstream_error": 502,
     "integrity_error": 502,
@@ -149,3 +179,14 @@ STATUS: dict[str, int] = {
 
 def status_of(exc: TollamaError) -> int:
     return STATUS[exc.code]
+
+
+def _classes(root: type[TollamaError]) -> list[type[TollamaError]]:
+    out: list[type[TollamaError]] = [root]
+    for sub in root.__subclasses__():
+        out += _classes(sub)
+    return out
+
+
+#: The class of each code (this module's classes; each code has exactly one).
+CLASSES: dict[str, type[TollamaError]] = {cls.code: cls for cls in _classes(TollamaError)[1:] if cls.__module__ == __name__}

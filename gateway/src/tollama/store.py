@@ -176,9 +176,11 @@ class ModelStore:
         if m is not None:
             return m
         hint = f"try `tollama pull {ref.full}`"
+        pullable = True
         if known is not None:
             names = list(known)
             if ref.full not in names and ref.name not in names:
+                pullable = False
                 close = difflib.get_close_matches(ref.full, names, n=1) or difflib.get_close_matches(
                     ref.name, names, n=1
                 )
@@ -187,7 +189,8 @@ class ModelStore:
                     if close
                     else "it is not in the catalogue"
                 )
-        raise ModelNotFound(f"model '{ref.full}' not found; {hint}", model=ref.full)
+        # ``pull``: the name that `tollama pull` fetches (clients branch on it, not on the message).
+        raise ModelNotFound(f"model '{ref.full}' not found; {hint}", model=ref.full, pull=ref.full if pullable else None)
 
     def size(self, m: Manifest) -> int:
         return sum(f.size for f in m.files)

@@ -36,6 +36,18 @@ class WorkerGone(WorkerUnavailable):
     """The worker's transport failed (it died, or never answered): the runtime should restart it."""
 
 
+#: The gateway error (and message) of each worker error code (:data:`tollama_kit.protocol.WorkerErrorCode`,
+#: a test checks every one is here).
+WORKER_CODES: dict[str, tuple[type[TollamaError], str]] = {
+    "out_of_memory": (WorkerOutOfMemory, "{message}"),
+    "bad_input": (InvalidRequest, "{message}"),
+    "unsupported": (UnsupportedFeature, "{message}"),
+    "load_failed": (WorkerError, "loading failed in the {family} worker: {message}"),
+    "model_not_loaded": (WorkerGone, "the {family} worker lost the model: {message}"),
+    "internal": (WorkerError, "the {family} worker failed: {message}"),
+}
+
+
 @contextmanager
 def _map_errors(family: str, log_tail: Callable[[], str]) -> Iterator[None]:
     try:
@@ -51,18 +63,9 @@ def _raise_for(family: str, resp: httpx.Response | RawResponse, log_tail: Callab
         err = _ERROR.decode(resp.content)
     except msgspec.DecodeError:
         raise WorkerError(f"the {family} worker answered HTTP {resp.status_code}: {resp.text[:500]}", family=family, log_tail=log_tail() or None) from None
-    detail = {"family": family, "worker_code": err.code}
-    if err.code == "out_of_memory":
-        raise WorkerOutOfMemory(err.message, **detail)
-    if err.code == "bad_input":
-        raise InvalidRequest(err.message, **detail)
-    if err.code == "unsupported":
-        raise UnsupportedFeature(err.message, **detail)
-    if err.code == "load_failed":
-        raise WorkerError(f"loading failed in the {family} worker: {err.message}", log_tail=err.log_tail or log_tail() or None, **detail)
-    if err.code == "model_not_loaded":
-        raise WorkerGone(f"the {family} worker lost the model: {err.message}", **detail)
-    raise WorkerError(f"the {family} worker failed: {err.message}", log_tail=err.log_tail or log_tail() or None, **detail)
+    kind, template = WORKER_CODES[err.code]
+    log = (err.log_tail or log_tail() or None) if kind is WorkerError else None
+    raise kind(template.format(family=family, message=err.message), family=family, worker_code=err.code, log_tail=log)
 
 
 class WorkerClient:

@@ -19,13 +19,12 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, InternalServerException
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.response import Stream
 from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
 
-from tollama.api.errors import decode
+from tollama.api.errors import decode, error_line, read_body, too_large
 from tollama.errors import InternalError, TollamaError, status_of
 from tollama.forecasting import Emit, Forecaster
 from tollama.metrics import Metrics
@@ -42,7 +41,7 @@ def _json(obj: Any, status: int = 200) -> Response[bytes]:
 
 
 async def forecast(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster], metrics: NamedDependency[Metrics]) -> Response[bytes] | Stream:
-    req = decode(await request.body(), ForecastRequest)
+    req = decode(await read_body(request), ForecastRequest)
     if req.stream:
         return Stream(_stream(forecaster, req, metrics), media_type=_NDJSON)
     return _json(await _counted(forecaster, metrics, req))
@@ -108,7 +107,7 @@ class FastForecast:
             except ValueError:
                 raise ClientException(f"Invalid content-length: {announced.decode('latin-1')!r}") from None
             if length > self.max_body_bytes:
-                raise RequestEntityTooLarge
+                raise too_large(self.max_body_bytes)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -120,7 +119,7 @@ class FastForecast:
             if chunk := message["body"]:
                 size += len(chunk)
                 if size > self.max_body_bytes:
-                    raise RequestEntityTooLarge
+                    raise too_large(self.max_body_bytes)
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -137,27 +136,26 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _stream(forecaster: NamedDependency[Forecaster], req: ForecastRequest, metrics: NamedDependency[Metrics]) -> AsyncIterator[bytes]:
-    events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+    lines: asyncio.Queue[bytes | None] = asyncio.Queue()
 
     def emit(status: str) -> None:
-        events.put_nowait(StreamEvent(status=status, model=req.model))  # type: ignore[arg-type]
+        lines.put_nowait(_JSON.encode(StreamEvent(status=status, model=req.model)) + b"\n")  # type: ignore[arg-type]
 
     async def run() -> None:
         try:
             resp = await _counted(forecaster, metrics, req, emit)
-            events.put_nowait(StreamEvent(status="done", model=req.model, response=resp))
+            lines.put_nowait(_JSON.encode(StreamEvent(status="done", model=req.model, response=resp)) + b"\n")
         except TollamaError as exc:
-            events.put_nowait(StreamEvent(status="error", error=exc.message, code=exc.code))
+            lines.put_nowait(error_line(exc))
         except Exception as exc:  # noqa: BLE001 - reported in-stream, the status line is gone
-            err = InternalError(f"internal error: {type(exc).__name__}: {exc}")
-            events.put_nowait(StreamEvent(status="error", error=err.message, code=err.code))
+            lines.put_nowait(error_line(InternalError(f"internal error: {type(exc).__name__}: {exc}")))
         finally:
-            events.put_nowait(None)
+            lines.put_nowait(None)
 
     task = asyncio.get_running_loop().create_task(run())
     try:
-        while (event := await events.get()) is not None:
-            yield _JSON.encode(event) + b"\n"
+        while (line := await lines.get()) is not None:
+            yield line
     finally:
         if not task.done():
             task.cancel()
@@ -167,7 +165,7 @@ async def _stream(forecaster: NamedDependency[Forecaster], req: ForecastRequest,
 
 @post("/api/validate", status_code=200)
 async def validate_request(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster]) -> Response[bytes]:
-    return _json(forecaster.dry_run(decode(await request.body(), ForecastRequest)))
+    return _json(forecaster.dry_run(decode(await read_body(request), ForecastRequest)))
 
 
 @get("/api/ps", sync_to_thread=False)
@@ -178,7 +176,7 @@ def ps(scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -
 
 @post("/api/stop", status_code=200)
 async def stop(request: Request[Any, Any, Any], scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -> Response[bytes]:
-    req = decode(await request.body(), StopRequest)
+    req = decode(await read_body(request), StopRequest)
     resolved = models.resolve(req.ref())
     stopped = await scheduler.stop_model(resolved.digest)
     return _json({"model": resolved.ref.full, "stopped": stopped})

@@ -11,7 +11,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.response import Stream
 
-from tollama.api.errors import decode
+from tollama.api.errors import decode, error_line, read_body
 from tollama.creating import Creator
 from tollama.errors import InvalidRequest, LicenseNotAccepted, ModelNotFound, TollamaError
 from tollama.models import Models
@@ -34,12 +34,12 @@ def tags(models: NamedDependency[Models]) -> Response[bytes]:
 
 @post("/api/show", status_code=200)
 async def show(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes]:
-    return _json(models.show(decode(await request.body(), ShowRequest).ref()))
+    return _json(models.show(decode(await read_body(request), ShowRequest).ref()))
 
 
 @delete("/api/delete", status_code=200)
 async def delete_model(request: Request[Any, Any, Any], models: NamedDependency[Models], scheduler: NamedDependency[Scheduler]) -> Response[bytes]:
-    req = decode(await request.body(), NameRequest)
+    req = decode(await read_body(request), NameRequest)
     ref = parse_name(req.ref())
     resolved = models.resolve(ref.full)
     await scheduler.stop_model(resolved.digest)
@@ -50,7 +50,7 @@ async def delete_model(request: Request[Any, Any, Any], models: NamedDependency[
 
 @post("/api/copy", status_code=200)
 async def copy_model(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes]:
-    req = decode(await request.body(), CopyRequest)
+    req = decode(await read_body(request), CopyRequest)
     src, dst = parse_name(req.source), parse_name(req.destination)
     await asyncio.to_thread(models.store.copy, src, dst)
     models.changed()
@@ -59,7 +59,7 @@ async def copy_model(request: Request[Any, Any, Any], models: NamedDependency[Mo
 
 @post("/api/pull", status_code=200)
 async def pull(request: Request[Any, Any, Any], models: NamedDependency[Models], puller: NamedDependency[Puller]) -> Response[bytes] | Stream:
-    req = decode(await request.body(), PullRequest)
+    req = decode(await read_body(request), PullRequest)
     ref = parse_name(req.ref())
     entry = models.registry.get(ref.name)
     if entry is None:
@@ -99,14 +99,14 @@ async def _ndjson(first: PullEvent, rest: AsyncIterator[PullEvent], models: Name
         async for event in rest:
             yield _JSON.encode(event) + b"\n"
     except TollamaError as exc:
-        yield _JSON.encode(exc.body()) + b"\n"
+        yield error_line(exc)
     finally:
         models.changed()
 
 
 @post("/api/create", status_code=200)
 async def create(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes] | Stream:
-    req = decode(await request.body(), CreateRequest)
+    req = decode(await read_body(request), CreateRequest)
     text = req.modelfile if req.modelfile is not None else _modelfile_from_parts(req)
     creator = Creator(models)
     events = await asyncio.to_thread(lambda: list(creator.create(req.ref(), text)))

@@ -15,6 +15,7 @@ from typing import Any
 from tollama.cli import render
 from tollama.cli.inputs import InputError, read_series
 from tollama.client import ApiError, Client, ServerUnreachable
+from tollama.errors import ModelNotFound, RuntimeNotInstalled
 from tollama.settings import Settings, describe
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
@@ -223,16 +224,17 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 resp = c.forecast(request)
                 break
             except ApiError as exc:
-                if (exc.code == "model_not_found" and "pull" in str(exc)) or exc.code == "variant_not_pulled":
+                pull = exc.details.get("variant") or exc.details.get("pull")
+                if isinstance(exc, ModelNotFound) and pull:
                     # A missing model, or the variant of it that this request needs (named by the gateway).
-                    name = str(exc.body.get("variant") or model)
+                    name = str(pull)
                     sys.stderr.write(f"pulling {name} …\n")
                     progress = render.PullProgress()
                     for event in c.pull(name, accept_license=args.accept_license):
                         progress.event(event)
                     progress.close()
-                elif exc.code == "runtime_not_installed":
-                    _install_runtime(str(exc.body.get("family")), settings)
+                elif isinstance(exc, RuntimeNotInstalled):
+                    _install_runtime(str(exc.details.get("family")), settings)
                 else:
                     raise
         else:
@@ -312,8 +314,8 @@ def main(argv: list[str] | None = None) -> None:
         code = EXIT_UNREACHABLE
     except ApiError as exc:
         sys.stderr.write(f"Error: {exc}\n")
-        if exc.body.get("log_tail"):
-            sys.stderr.write("worker log (last lines):\n" + "".join(f"  {ln}\n" for ln in str(exc.body["log_tail"]).splitlines()[-20:]))
+        if exc.details.get("log_tail"):
+            sys.stderr.write("worker log (last lines):\n" + "".join(f"  {ln}\n" for ln in str(exc.details["log_tail"]).splitlines()[-20:]))
         code = EXIT_NOT_FOUND if exc.code == "model_not_found" else EXIT_API
     except InputError as exc:
         sys.stderr.write(f"Error: {exc}\n")
