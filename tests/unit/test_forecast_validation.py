@@ -59,6 +59,8 @@ CASES: list[tuple[str, Any, int, str, str]] = [
     ("strict multivariate", base(options={"covariates_mode": "strict"}, series=[{"id": "a", "target": [[1, 2], [3, 4]]}]), 422, "unsupported", "univariate"),
     ("bad covariates_mode", base(options={"covariates_mode": "lenient"}), 400, "invalid_value", "covariates_mode"),
     ("bad keep_alive", base(keep_alive="soon"), 400, "invalid_value", "keep_alive"),
+    ("banana keep_alive", base(keep_alive="banana"), 400, "invalid_value", "cannot read keep_alive 'banana'"),
+    ("boolean keep_alive", base(keep_alive=True), 400, "invalid_value", "keep_alive"),
     ("hostile model name", base(model="../../etc/passwd"), 400, "invalid_model_name", "../../etc/passwd"),
     ("absolute model name", base(model="/abs"), 400, "invalid_model_name", "/abs"),
     ("empty model name", base(model=""), 400, "invalid_model_name", "''"),
@@ -83,13 +85,17 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
         yield c, runtime
 
 
+@pytest.mark.parametrize("path", ["/api/forecast", "/api/validate"])
 @pytest.mark.parametrize(("case", "body", "status", "code", "needle"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_a_clear_4xx(shared: tuple[TestClient[Any], InProcessRuntime], case: str, body: Any, status: int, code: str, needle: str) -> None:
+def test_bad_input_is_a_clear_4xx(
+    shared: tuple[TestClient[Any], InProcessRuntime], path: str, case: str, body: Any, status: int, code: str, needle: str
+) -> None:
+    """Validation is the one door: the dry run refuses exactly what the forecast refuses."""
     client, runtime = shared
     if isinstance(body, bytes):
-        resp = client.post("/api/forecast", content=body, headers={"content-type": "application/json"})
+        resp = client.post(path, content=body, headers={"content-type": "application/json"})
     else:
-        resp = client.post("/api/forecast", json=body)
+        resp = client.post(path, json=body)
     assert resp.status_code == status, resp.text
     payload = resp.json()
     assert payload["code"] == code
@@ -144,3 +150,24 @@ def test_missing_values_for_a_model_that_cannot_take_them() -> None:
     filled.frombytes(lenient.batch.series[0].target)
     assert filled.tolist() == [1.0, 2.0, 3.0, 3.0]
     assert any("linear interpolation" in w for w in lenient.warnings)
+
+
+def test_keep_alive_is_parsed_during_validation_by_precedence() -> None:
+    """request > TSModelfile > server; the validated forecast carries seconds (None = forever)."""
+    import msgspec
+    from tollama.registry import Capabilities
+    from tollama.schema import ForecastRequest
+    from tollama.validation import SERVER_KEEP_ALIVE, validate
+
+    caps = Capabilities(max_context=100, max_horizon=10)
+
+    def checked(params: dict[str, Any], server: float | None = 42.0, **fields: Any) -> float | None:
+        req = msgspec.convert({"model": "m", "horizon": 2, "series": [[1, 2, 3]], **fields}, ForecastRequest)
+        return validate(req, "m", caps, params, max_series=10, server_keep_alive=server).keep_alive
+
+    assert checked({}) == 42.0
+    assert checked({}, None) is None
+    assert checked({"keep_alive": "10m"}) == 600.0
+    assert checked({"keep_alive": "10m"}, keep_alive="1h30m") == 5400.0
+    assert checked({"keep_alive": 0}, keep_alive=-1) is None
+    assert SERVER_KEEP_ALIVE == 300.0, "the one default (tollama.keepalive.DEFAULT) is five minutes"

@@ -37,7 +37,7 @@ def make(runtime: InProcessRuntime, clock: Clock, **kw: object) -> Scheduler:
     return Scheduler(runtime, clock=clock, **kw)  # type: ignore[arg-type]
 
 
-async def use(s: Scheduler, sp: ModelSpec, keep_alive: float | str | None = "default") -> None:
+async def use(s: Scheduler, sp: ModelSpec, keep_alive: float | None = 300.0) -> None:
     async with s.lease(sp, keep_alive):
         pass
 
@@ -51,8 +51,8 @@ async def test_ten_concurrent_first_requests_start_and_load_once(runtime: InProc
 
 
 async def test_keep_alive_expiry_is_reaped(runtime: InProcessRuntime, clock: Clock) -> None:
-    s = make(runtime, clock, default_keep_alive=300.0)
-    await use(s, spec("m"))
+    s = make(runtime, clock)
+    await use(s, spec("m"), 300.0)
     clock.now += 299
     assert await s.reap() == 0 and s.is_loaded("m")
     clock.now += 2
@@ -61,7 +61,7 @@ async def test_keep_alive_expiry_is_reaped(runtime: InProcessRuntime, clock: Clo
 
 
 async def test_request_keep_alive_overrides_default(runtime: InProcessRuntime, clock: Clock) -> None:
-    s = make(runtime, clock, default_keep_alive=300.0)
+    s = make(runtime, clock)
     await use(s, spec("m"), 10.0)
     clock.now += 11
     assert await s.reap() == 1
@@ -77,8 +77,8 @@ async def test_keep_alive_zero_unloads_at_once_and_negative_never(runtime: InPro
 
 
 async def test_models_in_use_are_never_reaped_or_evicted(runtime: InProcessRuntime, clock: Clock) -> None:
-    s = make(runtime, clock, default_keep_alive=1.0, max_loaded_models=1)
-    async with s.lease(spec("busy")):
+    s = make(runtime, clock, max_loaded_models=1)
+    async with s.lease(spec("busy"), 1.0):
         clock.now += 100
         assert await s.reap() == 0 and s.is_loaded("busy")
         waiter = asyncio.ensure_future(use(s, spec("other")))
@@ -109,9 +109,9 @@ async def test_memory_budget_evicts_before_loading(runtime: InProcessRuntime, cl
 
 async def test_queue_bound_answers_busy(runtime: InProcessRuntime, clock: Clock) -> None:
     s = make(runtime, clock, max_queue=1)
-    async with s.lease(spec("a")):
+    async with s.lease(spec("a"), 300.0):
         with pytest.raises(Busy) as info:
-            async with s.lease(spec("a")):
+            async with s.lease(spec("a"), 300.0):
                 pass
     assert info.value.retry_after >= 1
 
@@ -133,10 +133,10 @@ async def test_stop_while_in_use_unloads_at_release(runtime: InProcessRuntime, c
 
 
 async def test_background_reaper_is_not_lazy(runtime: InProcessRuntime) -> None:
-    s = Scheduler(runtime, default_keep_alive=0.05)
+    s = Scheduler(runtime)
     s.start_reaper()
     try:
-        await use(s, spec("a"))
+        await use(s, spec("a"), 0.05)
         for _ in range(100):
             if not s.is_loaded("a"):
                 break

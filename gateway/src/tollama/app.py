@@ -51,7 +51,7 @@ class Services:
         self.runtime = runtime
         keep_alive = parse_keep_alive(settings.keep_alive, "TOLLAMA_KEEP_ALIVE")
         self.scheduler = Scheduler(
-            runtime, default_keep_alive=keep_alive, max_loaded_models=settings.max_loaded_models,
+            runtime, max_loaded_models=settings.max_loaded_models,
             max_queue=settings.max_queue, memory_budget=settings.memory_budget,
         )
         self.forecaster = Forecaster(

@@ -18,7 +18,6 @@ from typing import Any
 from tollama_kit import protocol as wire
 
 from tollama.errors import InvalidValue, VariantNotPulled
-from tollama.keepalive import parse_keep_alive
 from tollama.models import Models, Resolved
 from tollama.registry import RegistryEntry, pick_variant
 from tollama.runtime.base import Runtime
@@ -60,7 +59,10 @@ class Forecaster:
     def prepare(self, req: ForecastRequest) -> Prepared:
         requested = self.models.resolve(req.model)
         serving, notes = self.choose(req, requested)
-        checked = validate(req, serving.ref.full, serving.entry.capabilities, serving.params, max_series=self.max_series)
+        checked = validate(
+            req, serving.ref.full, serving.entry.capabilities, serving.params, max_series=self.max_series,
+            server_keep_alive=self.default_keep_alive,
+        )
         checked.warnings[:0] = notes
         return Prepared(requested.ref.full, serving, checked)
 
@@ -106,23 +108,15 @@ class Forecaster:
             quantiles=list(p.checked.quantiles), series=len(p.checked.outputs), warnings=p.checked.warnings,
         )
 
-    def keep_alive(self, req: ForecastRequest, resolved: Resolved) -> float | None:
-        if req.keep_alive is not None:
-            return parse_keep_alive(req.keep_alive)
-        if "keep_alive" in resolved.params:
-            return parse_keep_alive(resolved.params["keep_alive"], "keep_alive (TSModelfile)")
-        return self.default_keep_alive
-
     async def forecast(self, req: ForecastRequest, emit: Emit | None = None) -> ForecastResponse:
         start = time.perf_counter()
         p = self.prepare(req)
         resolved, checked = p.serving, p.checked
-        keep_alive = self.keep_alive(req, resolved)
         self.runtime.check(resolved.entry.family)
         if emit:
             emit("queued")
         spec = resolved.spec(self.models.store, self.device)
-        async with self.scheduler.lease(spec, keep_alive, emit) as lease:
+        async with self.scheduler.lease(spec, checked.keep_alive, emit) as lease:
             if emit:
                 emit("running")
             checked.batch.key = lease.key

@@ -50,7 +50,7 @@ class Slot:
     device: str = "cpu"
     memory: int = 0
     refcount: int = 0
-    keep_alive: float | None = 300.0
+    keep_alive: float | None = None  # the last lease's (validated); set before the slot is ever shown
     expires_at: float | None = None  # clock time; None = never (or in use)
     last_used: float = 0.0
     stopping: bool = False  # `tollama stop` asked while in use: unload at release
@@ -77,14 +77,12 @@ class Scheduler:
         self,
         runtime: Runtime,
         *,
-        default_keep_alive: float | None = 300.0,
         max_loaded_models: int = 3,
         max_queue: int = 512,
         memory_budget: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.runtime = runtime
-        self.default_keep_alive = default_keep_alive
         self.max_loaded_models = max_loaded_models
         self.max_queue = max_queue
         self.memory_budget = memory_budget
@@ -117,7 +115,8 @@ class Scheduler:
 
     # -- the one entry point ------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def lease(self, spec: ModelSpec, keep_alive: float | str | None = "default", on_event: Callable[[str], None] | None = None) -> AsyncIterator[Lease]:
+    async def lease(self, spec: ModelSpec, keep_alive: float | None, on_event: Callable[[str], None] | None = None) -> AsyncIterator[Lease]:
+        """Hold ``spec`` loaded for one request; at release it stays ``keep_alive`` seconds (validated; None = forever)."""
         if self._in_flight >= self.max_queue:
             raise Busy(f"{self._in_flight} requests are already queued (TOLLAMA_MAX_QUEUE={self.max_queue}); retry shortly", retry_after=1)
         self._in_flight += 1
@@ -125,6 +124,7 @@ class Scheduler:
         slot: Slot | None = None
         try:
             slot, load_ms = await self._acquire(spec, on_event)
+            slot.keep_alive = keep_alive
             queue_ms = max(0.0, (self.clock() - t0) * 1000 - load_ms)
             yield Lease(client=slot.worker.handle.client, key=spec.key, device=slot.device, load_ms=load_ms, queue_ms=queue_ms)
         except WorkerGone:
@@ -134,7 +134,7 @@ class Scheduler:
         finally:
             self._in_flight -= 1
             if slot is not None:
-                await self._release(slot, self.default_keep_alive if keep_alive == "default" else keep_alive)  # type: ignore[arg-type]
+                await self._release(slot, keep_alive)
 
     async def _acquire(self, spec: ModelSpec, on_event: Callable[[str], None] | None) -> tuple[Slot, float]:
         slot = self._slots.get(spec.key)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from tollama import keepalive
+
 _SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -30,7 +32,7 @@ class Settings:
         metadata={"env": "TOLLAMA_HOME", "help": "state directory: model store, runtimes, worker sockets"},
     )
     keep_alive: str = field(
-        default="5m",
+        default=keepalive.DEFAULT,
         metadata={"env": "TOLLAMA_KEEP_ALIVE", "help": "how long an idle model stays loaded (seconds, 5m, 0, -1)"},
     )
     max_loaded_models: int = field(

@@ -15,12 +15,15 @@ from typing import Any, cast
 
 from tollama_kit import protocol as wire
 
-from tollama import timeaxis
+from tollama import keepalive, timeaxis
 from tollama.errors import InvalidValue, UnsupportedFeature
 from tollama.registry import Capabilities
 from tollama.schema import DEFAULT_QUANTILES, ForecastRequest, SeriesIn
 
 _NAN = float("nan")
+
+#: The server's keep_alive when a caller passes none (:data:`tollama.keepalive.DEFAULT`, parsed).
+SERVER_KEEP_ALIVE = keepalive.parse_keep_alive(keepalive.DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Output:
 class ValidatedForecast:
     batch: wire.ForecastBatch
     outputs: list[Output]
+    keep_alive: float | None  # seconds an idle model stays loaded after this request; None = forever
     warnings: list[str] = field(default_factory=list)
     horizon: int = 0
     quantiles: tuple[float, ...] = ()
@@ -214,8 +218,13 @@ class _Timeline:
             raise _bad("$.freq", str(exc), raw, "a pandas alias or 'auto'") from None
 
 
-def validate(req: ForecastRequest, model: str, caps: Capabilities, params: dict[str, Any], *, max_series: int) -> ValidatedForecast:
+def validate(
+    req: ForecastRequest, model: str, caps: Capabilities, params: dict[str, Any], *, max_series: int,
+    server_keep_alive: float | None = SERVER_KEEP_ALIVE,
+) -> ValidatedForecast:
+    """Everything the request says, checked and parsed (``keep_alive`` too) before anything acts on it."""
     eff = effective(req, params)
+    keep_alive = keepalive.resolve(req.keep_alive, params.get("keep_alive"), server_keep_alive)
     horizon, mode = eff.horizon, eff.covariates_mode
     if horizon > caps.max_horizon:
         raise _bad("$.horizon", f"horizon {horizon} exceeds the maximum of {caps.max_horizon} for model {model!r}", horizon, caps.max_horizon)
@@ -274,7 +283,9 @@ def validate(req: ForecastRequest, model: str, caps: Capabilities, params: dict[
     opts["covariates_mode"] = mode
     opts["context_length"] = context_limit
     batch = wire.ForecastBatch(key="", horizon=horizon, quantiles=list(eff.quantiles), series=series, freq=timeline.batch_freq, options=opts)
-    return ValidatedForecast(batch=batch, outputs=outputs, warnings=warnings, horizon=horizon, quantiles=eff.quantiles)
+    return ValidatedForecast(
+        batch=batch, outputs=outputs, keep_alive=keep_alive, warnings=warnings, horizon=horizon, quantiles=eff.quantiles
+    )
 
 
 def _covariates(
