@@ -86,6 +86,9 @@ class InProcessRuntime:
         self.stopped: list[FakeHandle] = []
         self.start_delay = 0.0
 
+    async def open(self) -> None:
+        self.opened = True
+
     def check(self, family: str) -> None:
         if family not in self.families:
             raise RuntimeNotInstalled(f"the {family} runtime is not installed", family=family)

@@ -1,7 +1,9 @@
 """The app factory and its wiring: the one place where collaborators are built.
 
-``create_app(settings)`` returns a Litestar app whose lifespan owns the long-lived
-resources (the hub's httpx client, the scheduler and its reaper, the runtime).
+``create_app(settings)`` only wires: it reads files (registry, store) and builds objects, and
+connects to nothing. The app's lifespan owns the long-lived resources: it opens the runtime
+(Docker engine connection, orphan reconciliation, the event-watcher thread), starts the
+scheduler's reaper, and at its end closes them and the hub's httpx client (built on first pull).
 Tests pass a ``runtime`` or ``hub_transport`` to swap in fakes or test servers.
 """
 
@@ -89,8 +91,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        services.scheduler.start_reaper()
         try:
+            await services.runtime.open()  # engine connection, orphan cleanup, watcher threads: here, not in create_app
+            services.scheduler.start_reaper()
             yield
         finally:
             await services.close()

@@ -3,6 +3,10 @@
 Three implementations share it: ``process`` (a subprocess of the family's own venv),
 ``docker`` (a container started through the Docker SDK) and ``static`` (workers already
 running at fixed URLs). The scheduler owns every policy decision.
+
+Building a runtime touches nothing outside the process: :meth:`Runtime.open` (called by the
+app's lifespan) connects to an engine, reconciles orphans and starts background threads, and
+:meth:`Runtime.close` (the lifespan's end) stops them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ class WorkerHandle(Protocol):
 
 
 class Runtime(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """The runtime's name, as ``/api/info`` reports it."""
+        ...
+
+    async def open(self) -> None:
+        """Acquire what the runtime needs (engine connection, orphan cleanup, watchers); the lifespan calls it."""
+        ...
 
     def check(self, family: str) -> None:
         """Raise :class:`~tollama.errors.RuntimeNotInstalled` when ``family`` cannot be started here."""

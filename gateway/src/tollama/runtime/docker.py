@@ -117,7 +117,9 @@ class DockerRuntime:
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def connect(cls, settings: Settings, required: bool) -> DockerRuntime | None:
-        """A runtime on the engine named by ``DOCKER_HOST`` (or the local socket), or None."""
+        """Blocking: a runtime on the engine named by ``DOCKER_HOST`` (or the local socket), or None.
+
+        It only connects; :meth:`open` reconciles orphans and starts the event watcher."""
         try:
             client = docker.from_env(timeout=30)
             client.ping()
@@ -127,11 +129,16 @@ class DockerRuntime:
                 raise RuntimeError(f"TOLLAMA_RUNTIME=docker but no Docker engine answers: {exc}") from exc
             log.info("no Docker engine answers (%s): family workers run as processes", exc)
             return None
-        runtime = cls(client, settings, streams=streams)
-        runtime.reconcile()
-        runtime.refresh_images()
-        runtime.watch()
-        return runtime
+        return cls(client, settings, streams=streams)
+
+    async def open(self) -> None:
+        """Remove this instance's orphans, read which images exist, and start the event watcher."""
+        await asyncio.to_thread(self._open)
+
+    def _open(self) -> None:
+        self.reconcile()
+        self.refresh_images()
+        self.watch()
 
     def with_fallback(self, process: ProcessRuntime) -> DockerOrProcess:
         """``TOLLAMA_RUNTIME=auto``: families with an image run here, the others as processes."""
@@ -428,6 +435,10 @@ class DockerOrProcess:
         self.docker = docker_runtime
         self.process = process
         docker_runtime.mount_point = str(docker_runtime.store_dir)
+
+    async def open(self) -> None:
+        await self.docker.open()
+        await self.process.open()
 
     def check(self, family: str) -> None:
         if self.docker.has_image(family) is not False:

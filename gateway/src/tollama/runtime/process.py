@@ -85,6 +85,9 @@ class ProcessRuntime:
     def _env(self, family: str) -> Path:
         return env_dir(self.runtimes_dir, family, self.variant)  # type: ignore[arg-type]
 
+    async def open(self) -> None:
+        return None
+
     def check(self, family: str) -> None:
         if not env_python(self._env(family)).exists():
             raise RuntimeNotInstalled(

@@ -48,6 +48,9 @@ class StaticRuntime:
         self.worker_store_root = worker_store_root
         self.request_timeout = request_timeout
 
+    async def open(self) -> None:
+        return None
+
     def check(self, family: str) -> None:
         if family not in self.workers:
             raise RuntimeNotInstalled(
