@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -59,10 +60,21 @@ class LastValueAdapter:
         return ForecastOutput(series=out, warnings=["from-adapter"] if batch.options.get("seed") == 99 else [])
 
 
+class _AsFamily:
+    """The shared fake adapter, reporting the family its handle was started for (the Info handshake checks it)."""
+
+    def __init__(self, adapter: LastValueAdapter, family: str) -> None:
+        self._adapter = adapter
+        self.family = family
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._adapter, name)
+
+
 class FakeHandle:
     def __init__(self, family: str, adapter: LastValueAdapter) -> None:
         self.family = family
-        app = create_worker_app(adapter)
+        app = create_worker_app(_AsFamily(adapter, family))  # type: ignore[arg-type]
         self.client = WorkerClient(family, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://worker"))
         self._alive = True
 

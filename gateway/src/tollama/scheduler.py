@@ -26,6 +26,7 @@ from tollama_kit import protocol as wire
 
 from tollama.errors import Busy, TollamaError
 from tollama.runtime.base import Runtime, WorkerHandle
+from tollama.runtime.handshake import handshake
 from tollama.worker_client import WorkerClient, WorkerGone
 
 log = logging.getLogger("tollama.scheduler")
@@ -179,6 +180,11 @@ class Scheduler:
                 worker = None
             if worker is None:
                 handle = await self.runtime.start(family)
+                try:
+                    await handshake(handle, self.runtime.name)
+                except BaseException:
+                    await self.runtime.stop(handle)
+                    raise
                 self.starts += 1
                 worker = _Worker(family=family, handle=handle)
                 self._workers[family] = worker

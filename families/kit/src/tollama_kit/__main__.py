@@ -44,7 +44,10 @@ def main(argv: list[str] | None = None) -> None:
     class _Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:  # type: ignore[no-untyped-def]
             await super().startup(sockets)
-            print(f"tollama-worker listening {address}", flush=True)
+            shown = address
+            if not args.uds and self.servers and self.servers[0].sockets:  # --port 0: report the port the OS gave
+                shown = f"http://{args.host}:{self.servers[0].sockets[0].getsockname()[1]}"
+            print(f"tollama-worker listening {shown}", flush=True)
 
     config = uvicorn.Config(
         app,
