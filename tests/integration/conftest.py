@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,32 +86,55 @@ def assert_close(a: Any, b: Any, *, rtol: float = 1e-4, atol: float = 1e-4, what
     np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol, err_msg=what)
 
 
-def free_port() -> int:
+def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
+    """The port in ``tollama serve``'s "listening on http://host:PORT" line (read by a thread, bounded)."""
+    lines: queue.Queue[bytes] = queue.Queue()
+    assert proc.stdout is not None
+    stdout = proc.stdout
+
+    def read() -> None:
+        for line in iter(stdout.readline, b""):
+            lines.put(line)
+        lines.put(b"")
+
+    threading.Thread(target=read, daemon=True).start()
+    seen: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if not line:
+            raise AssertionError(f"tollama serve exited ({proc.wait()}):\n{b''.join(seen).decode(errors='replace')}")
+        seen.append(line)
+        found = re.search(rb"listening on http://[^:\s]+:(\d+)", line)
+        if found:
+            return int(found.group(1))
+    raise AssertionError(f"tollama serve did not report its port within {timeout:.0f} s:\n{b''.join(seen).decode(errors='replace')}")
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections while the block runs: bound, never listening (no race)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])
 
 
 @contextmanager
 def tollama_server(home: Path, hub_endpoint: str | None = None, **extra_env: str) -> Iterator[dict[str, str]]:
-    """A real ``tollama serve`` process (process runtime) on a free port; yields the CLI's environment."""
-    port = free_port()
-    env = {**os.environ, "TOLLAMA_PORT": str(port), "TOLLAMA_HOME": str(home), "TOLLAMA_RUNTIMES": str(RUNTIMES),
+    """A real ``tollama serve`` process (process runtime) on a port the OS gives it (``TOLLAMA_PORT=0``: no
+    free-port race; the server reports the port it bound); yields the CLI's environment."""
+    env = {**os.environ, "TOLLAMA_PORT": "0", "TOLLAMA_HOME": str(home), "TOLLAMA_RUNTIMES": str(RUNTIMES),
            "TOLLAMA_RUNTIME": "process", "TOLLAMA_LOG_LEVEL": "warning", **extra_env}
     if hub_endpoint:
         env["HF_ENDPOINT"] = hub_endpoint
     proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).text == "tollama is running":
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            assert time.monotonic() < deadline, "tollama serve did not answer within 60 s"
-            time.sleep(0.1)
+        port = _listening_port(proc)
+        env["TOLLAMA_PORT"] = str(port)
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "tollama is running"
         yield env
     finally:
         proc.terminate()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import build_checkpoint, co2, family_python, free_port, tollama_cli, tollama_server
+from conftest import build_checkpoint, co2, family_python, refused_port, tollama_cli, tollama_server
 from hubserver import HubServer
 from tollama.registry import Registry
 from tollama.settings import Settings
@@ -92,7 +92,8 @@ def test_exit_codes(server: dict[str, str]) -> None:
     assert missing.returncode == 4 and "not found" in missing.stderr
     hostile = tollama(server, "show", "../etc")
     assert hostile.returncode == 1 and "invalid model name" in hostile.stderr
-    down = tollama({**server, "TOLLAMA_PORT": str(free_port())}, "list")
+    with refused_port() as port:
+        down = tollama({**server, "TOLLAMA_PORT": str(port)}, "list")
     assert down.returncode == 3 and "tollama serve" in down.stderr
     settings = tollama(server, "settings")
     assert "TOLLAMA_KEEP_ALIVE" in settings.stdout and "5m" in settings.stdout

@@ -36,8 +36,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from tollama.app import create_app
 
     app = create_app(settings)
-    sys.stderr.write(f"tollama {__import__('tollama').__version__} listening on {settings.base_url} (home {settings.home})\n")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    version = __import__("tollama").__version__
+
+    class _Server(uvicorn.Server):
+        """Says where it listens once bound: with ``TOLLAMA_PORT=0`` the port is the one the OS gave."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            bound = self.servers[0].sockets if self.servers else []
+            port = bound[0].getsockname()[1] if bound else settings.port
+            sys.stderr.write(f"tollama {version} listening on http://{settings.host}:{port} (home {settings.home})\n")
+            sys.stderr.flush()
+
+    _Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)).run()
     return EXIT_OK
 
 
