@@ -12,12 +12,14 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     ├── InvalidRequest           400 invalid_request     malformed body, wrong type, unknown field
     │   ├── InvalidValue         400 invalid_value       a value outside its limits (path/limit/value)
     │   ├── InvalidModelName     400 invalid_model_name  empty, path-like or hostile model names
+    │   ├── InvalidTable         400 invalid_table       a long-format table that cannot be read (row/line, column, value)
     │   └── LicenseNotAccepted   403 license_not_accepted
     ├── ModelNotFound            404 model_not_found     not installed / not in the catalogue
     │   └── VariantNotPulled     404 variant_not_pulled  no pulled variant fits (names the one to pull)
     ├── Conflict                 409 conflict            e.g. delete of a base model in use
     ├── UnsupportedFeature       422 unsupported         a capability the model lacks (strict mode)
     ├── PayloadTooLarge          413 payload_too_large
+    ├── UnsupportedMediaType     415 unsupported_media_type  a body or Accept type no door reads or writes
     ├── Busy                     503 busy                queue full (Retry-After)
     ├── UpstreamError            502 upstream_error      the model hub failed or is unreachable
     ├── IntegrityError           502 integrity_error     a download did not match its digest
@@ -60,6 +62,16 @@ class InvalidModelName(InvalidRequest):
     code = "invalid_model_name"
 
 
+class InvalidTable(InvalidRequest):
+    """A long-format table (CSV, Parquet, Arrow) that cannot be read as series.
+
+    Details: ``row`` (1-based data row, in the order sent), ``line`` (CSV:
+    the file line, header = 1), ``column`` and ``value`` where they apply.
+    """
+
+    code = "invalid_table"
+
+
 class LicenseNotAccepted(InvalidRequest):
     code = "license_not_accepted"
 
@@ -87,6 +99,10 @@ class UnsupportedFeature(TollamaError):
 
 class PayloadTooLarge(TollamaError):
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(TollamaError):
+    code = "unsupported_media_type"
 
 
 class Busy(TollamaError):
@@ -130,12 +146,14 @@ STATUS: dict[str, int] = {
     "invalid_request": 400,
     "invalid_value": 400,
     "invalid_model_name": 400,
+    "invalid_table": 400,
     "license_not_accepted": 403,
     "model_not_found": 404,
     "variant_not_pulled": 404,
     "conflict": 409,
     "runtime_not_installed": 409,
     "payload_too_large": 413,
+    "unsupported_media_type": 415,
     "unsupported": 422,
     "internal_error": 500,
     "worker_error": 500,
