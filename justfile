@@ -19,11 +19,11 @@ serve: (runtime "baseline")
 runtime family:
     tollama runtime install {{family}}
 
-# the interop test tier's environment: the official nixtla client from its own lock (.cache/interop-venv)
+# the interop test tier's environment: the official nixtla client and KServe's types, from their own locks (.cache/interop-venv)
 [group('setup')]
 interop-env:
     uv venv --quiet --allow-existing --python python3.11 .cache/interop-venv
-    uv pip install --quiet --python .cache/interop-venv/bin/python --require-hashes --no-deps -r tests/interop/requirements-nixtla.lock
+    uv pip install --quiet --python .cache/interop-venv/bin/python --require-hashes --no-deps -r tests/interop/requirements-nixtla.lock -r tests/interop/requirements-kserve.lock
 
 # build every family's environment, with its test extras
 [group('setup')]
