@@ -251,7 +251,10 @@ async def online_anomaly_detection(request: Request[Any, Any, Any], forecaster: 
 
 
 @get("/model_params", sync_to_thread=False)
-def model_params(models: NamedDependency[Models], model: str, freq: str | None = None) -> Response[bytes]:
+def model_params(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes]:
+    model = request.query_params.get("model")
+    if not model:
+        raise InvalidValue("$.query.model: the model is required (?model=NAME)", path="$.query.model", limit="a model name")
     caps = models.resolve(model).entry.capabilities
     return _json({"detail": {"input_size": caps.max_context, "horizon": caps.max_horizon}})
 
