@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import co2, family_python, tollama_server
+from conftest import co2
 from tollama.client import AsyncClient, Client, InvalidRequestError, ModelNotFoundError, ServerUnreachable
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    family_python("baseline")
-    with tollama_server(tmp_path_factory.mktemp("home")) as env:
-        yield f"http://127.0.0.1:{env['TOLLAMA_PORT']}"
+def base(baseline_server: dict[str, str]) -> str:
+    return f"http://127.0.0.1:{baseline_server['TOLLAMA_PORT']}"
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, co2, family_python, tollama_server
+from conftest import ROOT, co2
 from test_nixtla_client import interop_python
+
+pytestmark = [pytest.mark.slow, pytest.mark.interop]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    family_python("baseline")
-    with tollama_server(tmp_path_factory.mktemp("home")) as env:
-        yield f"http://127.0.0.1:{env['TOLLAMA_PORT']}"
+def server(baseline_server: dict[str, str]) -> str:
+    return f"http://127.0.0.1:{baseline_server['TOLLAMA_PORT']}"
 
 
 def native(base: str, series: list[dict[str, Any]], model: str, horizon: int, quantiles: list[float], freq: str) -> list[dict[str, Any]]:

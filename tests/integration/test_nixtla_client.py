@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, co2, family_python, tollama_server
+from conftest import ROOT, co2
 
 INTEROP_PYTHON = ROOT / ".cache" / "interop-venv" / "bin" / "python"
 N = 600
@@ -32,11 +31,12 @@ def interop_python() -> Path:
     return INTEROP_PYTHON
 
 
+pytestmark = [pytest.mark.slow, pytest.mark.interop]
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    family_python("baseline")
-    with tollama_server(tmp_path_factory.mktemp("home")) as env:
-        yield env
+def server(baseline_server: dict[str, str]) -> dict[str, str]:
+    return baseline_server
 
 
 @pytest.fixture(scope="module")
