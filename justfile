@@ -19,6 +19,12 @@ serve: (runtime "baseline")
 runtime family:
     tollama runtime install {{family}}
 
+# the interop test tier's environment: the official nixtla client and KServe's types, from their own locks (.cache/interop-venv)
+[group('setup')]
+interop-env:
+    uv venv --quiet --allow-existing --python python3.11 .cache/interop-venv
+    uv pip install --quiet --python .cache/interop-venv/bin/python --require-hashes --no-deps -r tests/interop/requirements-nixtla.lock -r tests/interop/requirements-kserve.lock
+
 # build every family's environment, with its test extras
 [group('setup')]
 runtimes-for-tests:
@@ -42,7 +48,7 @@ images variant="cpu":
 
 # everything CI runs: lint, types, each family's own suite, then the gateway suite (last line: pytest's summary)
 [group('test')]
-test: check runtimes-for-tests test-families docker-engine
+test: check runtimes-for-tests interop-env test-families docker-engine
     python -m pytest tests -p no:cacheprovider
 
 # the fast tier: unit tests with fakes, no processes, no Docker

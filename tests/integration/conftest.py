@@ -143,3 +143,11 @@ def tollama_server(home: Path, hub_endpoint: str | None = None, **extra_env: str
 
 def tollama_cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tollama", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="session")
+def baseline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One real ``tollama serve`` with the baseline family, shared by the interop doors' tests."""
+    family_python("baseline")
+    with tollama_server(tmp_path_factory.mktemp("baseline-home")) as env:
+        yield env

@@ -54,7 +54,8 @@ CASES: list[tuple[str, Any, int, str, str]] = [
     ("future covariate length", {"model": "chronos-2", "horizon": 2, "series": [{"id": "a", "target": [1, 2, 3], "future_covariates": {"x": [1, 2, 3]}}]}, 400, "invalid_value", "expected 5 values, got 3"),
     ("mixed covariate", {"model": "chronos-2", "horizon": 1, "series": [{"id": "a", "target": [1, 2], "past_covariates": {"x": [1, "b"]}}]}, 400, "invalid_value", "not a mix"),
     ("null covariate", {"model": "chronos-2", "horizon": 1, "series": [{"id": "a", "target": [1, 2], "past_covariates": {"x": [1, None]}}]}, 400, "invalid_value", "must not be null"),
-    ("covariate in both", {"model": "chronos-2", "horizon": 1, "series": [{"id": "a", "target": [1, 2], "past_covariates": {"x": [1, 2]}, "future_covariates": {"x": [1, 2, 3]}}]}, 400, "invalid_value", "both past and future"),
+    ("covariate in both forms, wrong lengths", {"model": "chronos-2", "horizon": 1, "series": [{"id": "a", "target": [1, 2], "past_covariates": {"x": [1, 2]}, "future_covariates": {"x": [1, 2, 3]}}]}, 400, "invalid_value",
+     "'x' is given in both past_covariates (2 values) and future_covariates (3 values); give 2 past and 1 future values, or only future_covariates with 3"),
     ("strict covariates", base(options={"covariates_mode": "strict"}, series=[{"id": "a", "target": [1, 2, 3], "past_covariates": {"x": [1, 2, 3]}}]), 422, "unsupported", "past covariates"),
     ("strict multivariate", base(options={"covariates_mode": "strict"}, series=[{"id": "a", "target": [[1, 2], [3, 4]]}]), 422, "unsupported", "univariate"),
     ("bad covariates_mode", base(options={"covariates_mode": "lenient"}), 400, "invalid_value", "covariates_mode"),
@@ -171,3 +172,20 @@ def test_keep_alive_is_parsed_during_validation_by_precedence() -> None:
     assert checked({"keep_alive": "10m"}, keep_alive="1h30m") == 5400.0
     assert checked({"keep_alive": 0}, keep_alive=-1) is None
     assert SERVER_KEEP_ALIVE == 300.0, "the one default (tollama.keepalive.DEFAULT) is five minutes"
+def test_a_covariate_in_both_forms_is_one_known_future_covariate() -> None:
+    """Past (T values) + future (H values) under one name is the same batch as future_covariates with T + H."""
+    from tollama.registry import Capabilities
+    from tollama.schema import ForecastRequest, SeriesIn
+    from tollama.validation import validate
+
+    caps = Capabilities(max_context=512, max_horizon=64, past_covariates=True, future_covariates=True, categorical_covariates=True)
+
+    def batch(series: SeriesIn) -> Any:
+        req = ForecastRequest(model="m", horizon=2, series=[series])
+        return validate(req, "m", caps, {}, max_series=10).batch.series[0]
+
+    split = batch(SeriesIn(id="a", target=[1, 2, 3], past_covariates={"x": [1, 2, 3], "c": ["u", "v", "u"], "p": [5, 6, 7]},
+                           future_covariates={"x": [4, 5], "c": ["v", "v"]}))
+    joined = batch(SeriesIn(id="a", target=[1, 2, 3], past_covariates={"p": [5, 6, 7]}, future_covariates={"x": [1, 2, 3, 4, 5], "c": ["u", "v", "u", "v", "v"]}))
+    assert split.future_covariates == joined.future_covariates and set(split.future_covariates) == {"x", "c"}
+    assert split.past_covariates == joined.past_covariates and set(split.past_covariates) == {"p"}

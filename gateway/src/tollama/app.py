@@ -23,7 +23,10 @@ from litestar.openapi.config import OpenAPIConfig
 
 from tollama import __version__
 from tollama.api import forecast as forecast_routes
+from tollama.api import kserve as kserve_routes
 from tollama.api import models as model_routes
+from tollama.api import nixtla as nixtla_routes
+from tollama.api import sagemaker as sagemaker_routes
 from tollama.api import system as system_routes
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
 from tollama.errors import TollamaError
@@ -104,7 +107,8 @@ def create_app(
     fast = forecast_routes.FastForecastConfig(forecaster=services.forecaster, metrics=services.metrics, max_body_bytes=settings.max_body_bytes)
     forecast_route = forecast_routes.forecast_route(fast if fast_forecast else None)
     return Litestar(
-        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES],
+        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES,
+                        *nixtla_routes.ROUTES, *kserve_routes.ROUTES, *sagemaker_routes.ROUTES],
         dependencies={
             "models": const(services.models),
             "forecaster": const(services.forecaster),

@@ -3,24 +3,35 @@
     >>> from tollama.client import Client
     >>> with Client() as c:
     ...     c.forecast({"model": "auto-ets", "horizon": 12, "series": [[1, 2, 3, 4, 5]]})
+    ...     c.forecast(df, model="auto-ets", horizon=12, quantiles=[0.1, 0.9])  # a long-format DataFrame
+
+:class:`Client` (blocking) and :class:`AsyncClient` take a request dict and answer the response
+dict, or take a pandas DataFrame in long format (``unique_id``, ``ds``, ``y`` or the aliases of
+docs/interop.md; ``future_df`` for the horizon's known covariates) and answer a DataFrame (id, time,
+``mean``, one column per quantile level); pandas is the optional extra ``tollama[pandas]``. Every
+request has a timeout (600 s unless the caller passes another, or ``None``).
 
 Server errors raise the error class of their stable ``code`` from the one table
 (:mod:`tollama.errors`: ``except ModelNotFound``, ``except Busy`` ...), whether the server
 answered with an HTTP status or with an error line inside a stream; every one is also an
-:class:`ApiError` carrying ``status``, ``code``, ``details`` and ``response`` (the body). An unreachable server raises
+:class:`ApiError` carrying ``status``, ``code``, ``details`` and ``response`` (the body). The
+group names ``InvalidRequestError`` (every 400), ``ModelNotFoundError`` (every 404) and
+``BusyError`` are those classes' bases under a client-side name. An unreachable server raises
 :class:`ServerUnreachable`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, cast
 
 import httpx
 
-from tollama import errors
+from tollama import dataframes, errors
 
+Progress = Callable[[dict[str, Any]], None]
+DEFAULT_URL = "http://127.0.0.1:11435"
 
 class ApiError(errors.TollamaError):
     """An error a tollama server answered; raised as the class of its code (see :func:`api_error`).
@@ -60,11 +71,40 @@ class ServerUnreachable(Exception):
     pass
 
 
+InvalidRequestError = errors.InvalidRequest
+ModelNotFoundError = errors.NotFound
+BusyError = errors.Busy
+
+
+def _unreachable(base_url: str, exc: Exception) -> ServerUnreachable:
+    return ServerUnreachable(f"tollama is not running at {base_url} ({type(exc).__name__}); start it with `tollama serve`")
+
+
+def _result(resp: httpx.Response) -> Any:
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {"error": resp.text or f"HTTP {resp.status_code}"}
+    if resp.status_code >= 400:
+        raise api_error(resp.status_code, body if isinstance(body, dict) else {"error": str(body)})
+    return body
+
+
+def _event(line: str) -> dict[str, Any] | None:
+    if not line.strip():
+        return None
+    event: dict[str, Any] = json.loads(line)
+    if "error" in event and event.get("status") in (None, "error"):
+        raise api_error(None, event)
+    return event
+
+
 class Client:
-    def __init__(self, base_url: str = "http://127.0.0.1:11435", *, timeout: float | None = 600.0, http: httpx.Client | None = None) -> None:
+    def __init__(self, base_url: str = DEFAULT_URL, *, timeout: float | None = 600.0, transport: httpx.BaseTransport | None = None,
+                 http: httpx.Client | None = None) -> None:
         """``http``: an httpx client to send through instead (e.g. Litestar's test client of an app)."""
         self.base_url = base_url.rstrip("/")
-        self._http = http if http is not None else httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._http = http if http is not None else httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def __enter__(self) -> Client:
         return self
@@ -79,7 +119,7 @@ class Client:
         try:
             resp = self._http.request(method, path, json=body)
         except httpx.TransportError as exc:
-            raise ServerUnreachable(f"tollama is not running at {self.base_url} ({type(exc).__name__}); start it with `tollama serve`") from exc
+            raise _unreachable(self.base_url, exc) from exc
         return _result(resp)
 
     def _stream(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -89,13 +129,10 @@ class Client:
                     resp.read()
                     _result(resp)
                 for line in resp.iter_lines():
-                    if line.strip():
-                        event = json.loads(line)
-                        if "error" in event and event.get("status") in (None, "error"):
-                            raise api_error(None, event)
+                    if (event := _event(line)) is not None:
                         yield event
         except httpx.TransportError as exc:
-            raise ServerUnreachable(f"tollama is not running at {self.base_url} ({type(exc).__name__}); start it with `tollama serve`") from exc
+            raise _unreachable(self.base_url, exc) from exc
 
     # -- the API ------------------------------------------------------------------------
     def version(self) -> dict[str, Any]:
@@ -123,13 +160,33 @@ class Client:
         return self._request("POST", "/api/stop", {"model": model})  # type: ignore[no-any-return]
 
     def pull(self, model: str, *, accept_license: bool = False) -> Iterator[dict[str, Any]]:
+        """The pull's NDJSON progress events (Ollama's: status, digest, total, completed)."""
         return self._stream("/api/pull", {"model": model, "stream": True, "accept_license": accept_license})
+
+    def pull_model(self, model: str, *, accept_license: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+        """Pull to the end, calling ``progress`` with each event; returns the last event (``success``)."""
+        last: dict[str, Any] = {}
+        for last in self.pull(model, accept_license=accept_license):
+            if progress is not None:
+                progress(last)
+        return last
 
     def create(self, model: str, modelfile: str) -> Iterator[dict[str, Any]]:
         return self._stream("/api/create", {"model": model, "modelfile": modelfile, "stream": True})
 
-    def forecast(self, request: dict[str, Any]) -> dict[str, Any]:
-        return self._request("POST", "/api/forecast", {**request, "stream": False})  # type: ignore[no-any-return]
+    def forecast(self, data: Any, *, future_df: Any = None, **fields: Any) -> Any:
+        """``data``: a request dict (answers the response dict), or a long-format DataFrame with the
+        request's fields as keywords (``model=``, ``horizon=``, ``quantiles=``, …; answers a DataFrame)."""
+        if not dataframes.is_frame(data):
+            return self._request("POST", "/api/forecast", {**data, **fields, "stream": False})
+        call = dataframes.encode(data, future_df, fields)
+        try:
+            resp = self._http.post("/api/forecast", files=call.files, data=call.form, headers=call.headers)
+        except httpx.TransportError as exc:
+            raise _unreachable(self.base_url, exc) from exc
+        if resp.status_code >= 400:
+            _result(resp)
+        return dataframes.decode(resp.content, call)
 
     def forecast_stream(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The forecast's NDJSON events (queued, loading, running, done); an error line raises its class."""
@@ -139,11 +196,68 @@ class Client:
         return self._request("POST", "/api/validate", request)  # type: ignore[no-any-return]
 
 
-def _result(resp: httpx.Response) -> Any:
-    try:
-        body = resp.json()
-    except ValueError:
-        body = {"error": resp.text or f"HTTP {resp.status_code}"}
-    if resp.status_code >= 400:
-        raise api_error(resp.status_code, body if isinstance(body, dict) else {"error": str(body)})
-    return body
+class AsyncClient:
+    """:class:`Client`'s calls, awaitable (``async with AsyncClient() as c: await c.forecast(df, ...)``)."""
+
+    def __init__(self, base_url: str = DEFAULT_URL, *, timeout: float | None = 600.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            resp = await self._http.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            raise _unreachable(self.base_url, exc) from exc
+        return _result(resp)
+
+    async def _stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async with self._http.stream("POST", path, json=body) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    _result(resp)
+                async for line in resp.aiter_lines():
+                    if (event := _event(line)) is not None:
+                        yield event
+        except httpx.TransportError as exc:
+            raise _unreachable(self.base_url, exc) from exc
+
+    async def tags(self) -> dict[str, Any]:
+        return await self._request("GET", "/api/tags")  # type: ignore[no-any-return]
+
+    async def show(self, model: str) -> dict[str, Any]:
+        return await self._request("POST", "/api/show", {"model": model})  # type: ignore[no-any-return]
+
+    async def ps(self) -> dict[str, Any]:
+        return await self._request("GET", "/api/ps")  # type: ignore[no-any-return]
+
+    def pull(self, model: str, *, accept_license: bool = False) -> AsyncIterator[dict[str, Any]]:
+        return self._stream("/api/pull", {"model": model, "stream": True, "accept_license": accept_license})
+
+    async def pull_model(self, model: str, *, accept_license: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+        last: dict[str, Any] = {}
+        async for last in self.pull(model, accept_license=accept_license):
+            if progress is not None:
+                progress(last)
+        return last
+
+    async def forecast(self, data: Any, *, future_df: Any = None, **fields: Any) -> Any:
+        if not dataframes.is_frame(data):
+            return await self._request("POST", "/api/forecast", {**data, **fields, "stream": False})
+        call = dataframes.encode(data, future_df, fields)
+        try:
+            resp = await self._http.post("/api/forecast", files=call.files, data=call.form, headers=call.headers)
+        except httpx.TransportError as exc:
+            raise _unreachable(self.base_url, exc) from exc
+        if resp.status_code >= 400:
+            _result(resp)
+        return dataframes.decode(resp.content, call)

@@ -16,6 +16,7 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     ├── InvalidRequest           400 invalid_request     malformed body, wrong type, unknown field
     │   ├── InvalidValue         400 invalid_value       a value outside its limits (path/limit/value)
     │   ├── InvalidModelName     400 invalid_model_name  empty, path-like or hostile model names
+    │   ├── InvalidTable         400 invalid_table       a long-format table that cannot be read (row/line, column, value)
     │   └── LicenseNotAccepted   403 license_not_accepted
     ├── NotFound                 404 not_found           no such route
     │   └── ModelNotFound        404 model_not_found     not installed / not in the catalogue
@@ -66,6 +67,16 @@ class InvalidValue(InvalidRequest):
 
 class InvalidModelName(InvalidRequest):
     code = "invalid_model_name"
+
+
+class InvalidTable(InvalidRequest):
+    """A long-format table (CSV, Parquet, Arrow) that cannot be read as series.
+
+    Details: ``row`` (1-based data row, in the order sent), ``line`` (CSV:
+    the file line, header = 1), ``column`` and ``value`` where they apply.
+    """
+
+    code = "invalid_table"
 
 
 class LicenseNotAccepted(InvalidRequest):
@@ -156,6 +167,7 @@ STATUS: dict[str, int] = {
     "invalid_request": 400,
     "invalid_value": 400,
     "invalid_model_name": 400,
+    "invalid_table": 400,
     "license_not_accepted": 403,
     "not_found": 404,
     "model_not_found": 404,

@@ -291,14 +291,11 @@ def validate(
 def _covariates(
     s: SeriesIn, path: str, length: int, horizon: int, start: int, caps: Capabilities, mode: str, model: str, warnings: list[str]
 ) -> tuple[dict[str, bytes | list[str]], dict[str, bytes | list[str]], dict[str, float | str]]:
-    both = set(s.past_covariates) & set(s.future_covariates)
-    if both:
-        name = sorted(both)[0]
-        raise _bad(f"{path}.future_covariates.{name}", f"covariate {name!r} is given as both past and future", name, "one of them")
+    past_given, future_given = _known_future(s, path, length, horizon)
     out: list[dict[str, bytes | list[str]]] = []
     for kind, given, expect, allowed in (
-        ("past_covariates", s.past_covariates, length, caps.past_covariates),
-        ("future_covariates", s.future_covariates, length + horizon, caps.future_covariates),
+        ("past_covariates", past_given, length, caps.past_covariates),
+        ("future_covariates", future_given, length + horizon, caps.future_covariates),
     ):
         kept: dict[str, bytes | list[str]] = {}
         for name, values in given.items():
@@ -328,3 +325,28 @@ def _covariates(
         if isinstance(v, float) and not math.isfinite(v):
             raise _bad(f"{path}.static_covariates.{name}", "must be finite", v, "finite")
     return out[0], out[1], static
+
+
+Covariates = dict[str, list[float | str | None]]
+
+
+def _known_future(s: SeriesIn, path: str, length: int, horizon: int) -> tuple[Covariates, Covariates]:
+    """Join the split form of a known-future covariate: a name in both ``past_covariates`` (T
+    values) and ``future_covariates`` (H values), as Chronos-2, AWS's endpoints and Nixtla's
+    ``X_df`` send it, is one future covariate of T + H values."""
+    both = set(s.past_covariates) & set(s.future_covariates)
+    if not both:
+        return s.past_covariates, s.future_covariates
+    past = {k: v for k, v in s.past_covariates.items() if k not in both}
+    future = dict(s.future_covariates)
+    for name in sorted(both):
+        history, ahead = s.past_covariates[name], s.future_covariates[name]
+        if len(history) != length or len(ahead) != horizon:
+            raise _bad(
+                f"{path}.future_covariates.{name}",
+                f"covariate {name!r} is given in both past_covariates ({len(history)} values) and future_covariates ({len(ahead)} values); "
+                f"give {length} past and {horizon} future values, or only future_covariates with {length + horizon}",
+                [len(history), len(ahead)], [length, horizon],
+            )
+        future[name] = [*history, *ahead]
+    return past, future

@@ -24,6 +24,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.response import Stream
 from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
 
+from tollama.api import tables as table_api
 from tollama.api.errors import decode, error_line, read_body, too_large
 from tollama.errors import InternalError, TollamaError, status_of
 from tollama.forecasting import Emit, Forecaster
@@ -41,10 +42,16 @@ def _json(obj: Any, status: int = 200) -> Response[bytes]:
 
 
 async def forecast(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster], metrics: NamedDependency[Metrics]) -> Response[bytes] | Stream:
-    req = decode(await read_body(request), ForecastRequest)
-    if req.stream:
+    names = None
+    if table_api.is_table_body(request.headers.get("content-type", "")):
+        req, names = await table_api.read_request(request)
+    else:
+        req = decode(await read_body(request), ForecastRequest)
+    answer = table_api.answer_format(request.headers.get("accept", ""))
+    if req.stream and answer is None:
         return Stream(_stream(forecaster, req, metrics), media_type=_NDJSON)
-    return _json(await _counted(forecaster, metrics, req))
+    resp = await _counted(forecaster, metrics, req)
+    return _json(resp) if answer is None else table_api.table_response(resp, answer, names)
 
 
 async def _counted(forecaster: Forecaster, metrics: Metrics, req: ForecastRequest, emit: Emit | None = None) -> ForecastResponse:
@@ -85,7 +92,7 @@ class FastForecast:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope["method"] != "POST":
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "POST" or _table_door(scope):
             await self.app(scope, receive, send)
             return
         body = await self._body(scope, receive)
@@ -123,6 +130,14 @@ class FastForecast:
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _table_door(scope: Scope) -> bool:
+    """A table body or a table answer: the handler's long-format door serves it."""
+    headers = dict(scope["headers"])
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
+    accept = headers.get(b"accept", b"").decode("latin-1")
+    return table_api.is_table_body(content_type) or table_api.wants_table(accept)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tollama.cli import render
-from tollama.cli.inputs import InputError, read_series
+from tollama.cli.inputs import InputError, read_input, write_output
 from tollama.client import ApiError, Client, ServerUnreachable
 from tollama.errors import ModelNotFound, RuntimeNotInstalled
 from tollama.settings import Settings, describe
@@ -221,7 +221,7 @@ def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    series = read_series(Path(args.input))
+    series, names = read_input(Path(args.input), Path(args.future) if args.future else None)
     with _client(settings) as c:
         model = args.model or _default_model(c)
         request: dict[str, Any] = {"model": model, "series": series}
@@ -250,7 +250,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                     raise
         else:
             raise InputError("could not prepare the model")
-    if args.json:
+    if args.output:
+        write_output(Path(args.output), resp, names)
+        sys.stderr.write(f"wrote {sum(len(f['mean']) for f in resp['forecasts'])} forecast rows to {args.output}\n")
+    elif args.json:
         _print_json(resp)
     else:
         render.forecast_table(resp)
@@ -300,9 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("ps", cmd_ps, "list loaded models", json_flag=True)
     sp = add("stop", cmd_stop, "unload a model now")
     sp.add_argument("model")
-    sp = add("run", cmd_run, "forecast a CSV (long format) or JSON file; pulls the model if needed", json_flag=True)
+    sp = add("run", cmd_run, "forecast a long-format table (CSV, Parquet, Arrow) or JSON file; pulls the model if needed", json_flag=True)
     sp.add_argument("model", nargs="?", help="default: the newest pulled model, else auto-ets")
-    sp.add_argument("--input", "-i", required=True, help="CSV (id, timestamp, value columns) or JSON")
+    sp.add_argument("--input", "-i", required=True, help="a long-format table (.csv, .parquet, .arrow: id, timestamp, value columns) or JSON")
+    sp.add_argument("--future", help="the horizon's known covariates: a table with the id, timestamp and covariate columns")
+    sp.add_argument("--output", "-o", help="write the forecast to this file (.csv, .parquet, .arrow: a long table; .json: the response)")
     sp.add_argument("--horizon", "-H", type=int)
     sp.add_argument("--quantiles", "-q", help="comma-separated levels, e.g. 0.1,0.5,0.9")
     sp.add_argument("--freq")
