@@ -17,12 +17,15 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 
 from tollama import __version__
 from tollama.api import forecast as forecast_routes
 from tollama.api import models as model_routes
 from tollama.api import system as system_routes
+from tollama.api.auth import AuthMiddleware, load_keys
+from tollama.api.cors import cors_config
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
 from tollama.errors import TollamaError
 from tollama.forecasting import Forecaster
@@ -31,6 +34,7 @@ from tollama.keepalive import parse_keep_alive
 from tollama.metrics import Metrics
 from tollama.models import Models
 from tollama.pull import Puller
+from tollama.readiness import ReadinessCheck, handle_probes
 from tollama.registry import Registry
 from tollama.runtime.base import Runtime
 from tollama.runtime.select import make_runtime
@@ -62,6 +66,10 @@ class Services:
         self._http: httpx.AsyncClient | None = None
         self._puller: Puller | None = None
         self.metrics = Metrics()
+        self.readiness = ReadinessCheck(
+            self.store.root, runtime_probes=getattr(runtime, "probes", dict),
+            running=lambda: handle_probes(self.scheduler.running()),
+        )
 
     @property
     def puller(self) -> Puller:
@@ -85,14 +93,17 @@ def create_app(
     handler only (tests compare the two paths); otherwise :class:`~tollama.api.forecast.FastForecast` does."""
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    keys = load_keys(settings.api_keys, settings.api_keys_file)
     services = Services(settings, runtime or make_runtime(settings), hub_transport)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         services.scheduler.start_reaper()
+        services.readiness.started = True
         try:
             yield
         finally:
+            services.readiness.started = False
             await services.close()
 
     def const(value: Any) -> Provide:
@@ -108,7 +119,11 @@ def create_app(
             "scheduler": const(services.scheduler),
             "puller": Provide(lambda: services.puller, use_cache=False, sync_to_thread=False),
             "metrics": const(services.metrics),
+            "import_roots": const(settings.import_roots),
+            "readiness": const(services.readiness),
         },
+        middleware=[DefineMiddleware(AuthMiddleware, keys=keys)] if keys else [],
+        cors_config=cors_config(settings.origins),
         exception_handlers={TollamaError: on_tollama_error, HTTPException: on_http_error, Exception: on_unexpected},
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="tollama", version=__version__, path="/schema"),

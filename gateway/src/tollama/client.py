@@ -4,6 +4,9 @@
     >>> with Client() as c:
     ...     c.forecast({"model": "auto-ets", "horizon": 12, "series": [[1, 2, 3, 4, 5]]})
 
+``api_key`` (default: the ``TOLLAMA_API_KEY`` environment variable) is sent as
+``Authorization: Bearer <key>`` when the server requires keys.
+
 Server errors raise :class:`ApiError` carrying the HTTP status and the stable ``code``;
 an unreachable server raises :class:`ServerUnreachable`.
 """
@@ -11,6 +14,7 @@ an unreachable server raises :class:`ServerUnreachable`.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,9 +34,11 @@ class ServerUnreachable(Exception):
 
 
 class Client:
-    def __init__(self, base_url: str = "http://127.0.0.1:11435", *, timeout: float | None = 600.0) -> None:
+    def __init__(self, base_url: str = "http://127.0.0.1:11435", *, timeout: float | None = 600.0, api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        key = os.environ.get("TOLLAMA_API_KEY", "") if api_key is None else api_key
+        headers = {"Authorization": f"Bearer {key}"} if key else None
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 
     def __enter__(self) -> Client:
         return self

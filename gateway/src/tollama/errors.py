@@ -13,12 +13,15 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     │   ├── InvalidValue         400 invalid_value       a value outside its limits (path/limit/value)
     │   ├── InvalidModelName     400 invalid_model_name  empty, path-like or hostile model names
     │   └── LicenseNotAccepted   403 license_not_accepted
+    ├── Unauthorized             401 unauthorized        a missing or wrong API key (WWW-Authenticate: Bearer)
+    ├── Forbidden                403 forbidden           the key's scope does not allow the verb
     ├── ModelNotFound            404 model_not_found     not installed / not in the catalogue
     │   └── VariantNotPulled     404 variant_not_pulled  no pulled variant fits (names the one to pull)
     ├── Conflict                 409 conflict            e.g. delete of a base model in use
     ├── UnsupportedFeature       422 unsupported         a capability the model lacks (strict mode)
     ├── PayloadTooLarge          413 payload_too_large
     ├── Busy                     503 busy                queue full (Retry-After)
+    ├── NotReady                 503 not_ready           /readyz: a dependency cannot serve (named in ``failing``)
     ├── UpstreamError            502 upstream_error      the model hub failed or is unreachable
     ├── IntegrityError           502 integrity_error     a download did not match its digest
     ├── WorkerError              500 worker_error        a worker failed (log tail attached)
@@ -64,6 +67,14 @@ class LicenseNotAccepted(InvalidRequest):
     code = "license_not_accepted"
 
 
+class Unauthorized(TollamaError):
+    code = "unauthorized"
+
+
+class Forbidden(TollamaError):
+    code = "forbidden"
+
+
 class ModelNotFound(TollamaError):
     code = "model_not_found"
 
@@ -95,6 +106,10 @@ class Busy(TollamaError):
     def __init__(self, message: str, *, retry_after: int = 1, **details: Any) -> None:
         super().__init__(message, retry_after=retry_after, **details)
         self.retry_after = retry_after
+
+
+class NotReady(TollamaError):
+    code = "not_ready"
 
 
 class UpstreamError(TollamaError):
@@ -130,7 +145,9 @@ STATUS: dict[str, int] = {
     "invalid_request": 400,
     "invalid_value": 400,
     "invalid_model_name": 400,
+    "unauthorized": 401,
     "license_not_accepted": 403,
+    "forbidden": 403,
     "model_not_found": 404,
     "variant_not_pulled": 404,
     "conflict": 409,
@@ -142,6 +159,7 @@ STATUS: dict[str, int] = {
     "upstream_error": 502,
     "integrity_error": 502,
     "busy": 503,
+    "not_ready": 503,
     "worker_unavailable": 503,
     "out_of_memory": 507,
 }

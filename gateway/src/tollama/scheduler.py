@@ -280,6 +280,10 @@ class Scheduler:
             await self._unload(slot)
         return True
 
+    def running(self) -> dict[str, WorkerHandle]:
+        """The workers started and not yet stopped, by family."""
+        return {family: w.handle for family, w in self._workers.items()}
+
     def loaded(self) -> list[Slot]:
         return list(self._slots.values())
 

@@ -15,13 +15,13 @@ from typing import Any
 from tollama.cli import render
 from tollama.cli.inputs import InputError, read_series
 from tollama.client import ApiError, Client, ServerUnreachable
-from tollama.settings import Settings, describe
+from tollama.settings import Settings, access_notice, describe
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 
 
 def _client(settings: Settings) -> Client:
-    return Client(settings.base_url)
+    return Client(settings.base_url, api_key=settings.api_key)
 
 
 def _print_json(obj: Any) -> None:
@@ -35,7 +35,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from tollama.app import create_app
 
     app = create_app(settings)
-    sys.stderr.write(f"tollama {__import__('tollama').__version__} listening on {settings.base_url} (home {settings.home})\n")
+    sys.stderr.write(f"tollama {__import__('tollama').__version__} listening on {settings.host}:{settings.port} (home {settings.home})\n")
+    sys.stderr.write(access_notice(settings) + "\n")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return EXIT_OK
 
