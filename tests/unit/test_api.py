@@ -15,8 +15,8 @@ def test_root_version_schema_and_metrics(client: TestClient[Any]) -> None:
     assert "/api/forecast" in client.get("/schema/openapi.json").json()["paths"]
     client.post("/api/forecast", json={"model": "chronos-bolt-tiny", "horizon": 2, "series": [[1, 2, 3]]})
     text = client.get("/metrics").text
-    assert 'tollama_forecast_requests_total{model="chronos-bolt-tiny",status="200"} 1' in text
-    assert "tollama_loaded_models 1" in text
+    assert 'tollama_forecast_requests_total{model="chronos-bolt-tiny:latest",status="200"} 1.0' in text
+    assert "tollama_loaded_models 1.0" in text
 
 
 def test_forecast_response_shape(client: TestClient[Any]) -> None:

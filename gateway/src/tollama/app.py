@@ -8,7 +8,6 @@ Tests pass a ``runtime`` or ``hub_transport`` to swap in fakes or test servers.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,10 +26,12 @@ from tollama.api import system as system_routes
 from tollama.api.auth import AuthMiddleware, load_keys
 from tollama.api.cors import cors_config
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
+from tollama.api.request_id import RequestIdMiddleware, before_send
 from tollama.errors import TollamaError
 from tollama.forecasting import Forecaster
 from tollama.hub import HubClient
 from tollama.keepalive import parse_keep_alive
+from tollama.logs import configure as configure_logging
 from tollama.metrics import Metrics
 from tollama.models import Models
 from tollama.pull import Puller
@@ -65,7 +66,8 @@ class Services:
         self._hub_transport = hub_transport
         self._http: httpx.AsyncClient | None = None
         self._puller: Puller | None = None
-        self.metrics = Metrics()
+        self.metrics = Metrics(known=self.models.installed_name)
+        self.metrics.watch(self.scheduler)
         self.readiness = ReadinessCheck(
             self.store.root, runtime_probes=getattr(runtime, "probes", dict),
             running=lambda: handle_probes(self.scheduler.running()),
@@ -91,8 +93,7 @@ def create_app(
 ) -> Litestar:
     """The gateway app. ``fast_forecast=False`` serves ``POST /api/forecast`` through its framework
     handler only (tests compare the two paths); otherwise :class:`~tollama.api.forecast.FastForecast` does."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings.log_level, settings.log_format)
     keys = load_keys(settings.api_keys, settings.api_keys_file)
     services = Services(settings, runtime or make_runtime(settings), hub_transport)
 
@@ -122,8 +123,9 @@ def create_app(
             "import_roots": const(settings.import_roots),
             "readiness": const(services.readiness),
         },
-        middleware=[DefineMiddleware(AuthMiddleware, keys=keys)] if keys else [],
+        middleware=[RequestIdMiddleware, *([DefineMiddleware(AuthMiddleware, keys=keys)] if keys else [])],
         cors_config=cors_config(settings.origins),
+        before_send=[before_send],
         exception_handlers={TollamaError: on_tollama_error, HTTPException: on_http_error, Exception: on_unexpected},
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="tollama", version=__version__, path="/schema"),

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tollama import schema
-from tollama.errors import InternalError, ModelNotFound
+from tollama.errors import InternalError, ModelNotFound, TollamaError
 from tollama.names import ModelRef, parse_name
 from tollama.registry import Registry, RegistryEntry
 from tollama.scheduler import ModelSpec, Slot
@@ -91,6 +91,13 @@ class Models:
                 name=ref.full, model=entry.name, family=entry.family, license=entry.license,
                 files=[FileEntry(path="config.json", digest=digest, size=len(config))], created_at=utc_now(),
             ))
+
+    def installed_name(self, raw: str) -> str | None:
+        """``raw``'s installed ``name:tag``, or None when no installed model has that name (metrics labels)."""
+        try:
+            return self.resolve(raw).ref.full
+        except TollamaError:
+            return None
 
     def resolve(self, raw: str) -> Resolved:
         hit = self._cache.get(raw)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,11 @@ class Scheduler:
         self._reaper: asyncio.Task[None] | None = None
         self.starts = 0  # workers started (observable in tests)
         self.loads = 0  # models loaded
+        # Per-family / per-model counts read by the metrics at scrape time (no metrics library here).
+        self.family_starts: Counter[str] = Counter()
+        self.crashes: Counter[str] = Counter()  # a worker found dead (process exited / transport gone)
+        self.restarts: Counter[str] = Counter()  # a start of a family whose previous worker crashed
+        self.in_flight: Counter[str] = Counter()  # requests waiting or running, by model name
 
     # -- lifecycle ----------------------------------------------------------------------
     def start_reaper(self) -> None:
@@ -121,6 +127,7 @@ class Scheduler:
         if self._in_flight >= self.max_queue:
             raise Busy(f"{self._in_flight} requests are already queued (TOLLAMA_MAX_QUEUE={self.max_queue}); retry shortly", retry_after=1)
         self._in_flight += 1
+        self.in_flight[spec.name] += 1
         t0 = self.clock()
         slot: Slot | None = None
         try:
@@ -133,6 +140,7 @@ class Scheduler:
             raise
         finally:
             self._in_flight -= 1
+            self.in_flight[spec.name] -= 1
             if slot is not None:
                 await self._release(slot, self.default_keep_alive if keep_alive == "default" else keep_alive)  # type: ignore[arg-type]
 
@@ -180,6 +188,9 @@ class Scheduler:
             if worker is None:
                 handle = await self.runtime.start(family)
                 self.starts += 1
+                self.family_starts[family] += 1
+                if self.crashes[family]:
+                    self.restarts[family] += 1
                 worker = _Worker(family=family, handle=handle)
                 self._workers[family] = worker
             return worker
@@ -234,6 +245,8 @@ class Scheduler:
 
     async def _forget_worker(self, worker: _Worker) -> None:
         """A worker died: drop its models (they are gone) and reap the process/container."""
+        if self._workers.get(worker.family) is worker:
+            self.crashes[worker.family] += 1
         for key in list(worker.slots):
             self._slots.pop(key, None)
         worker.slots.clear()

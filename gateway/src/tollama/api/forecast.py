@@ -56,7 +56,8 @@ async def _counted(forecaster: Forecaster, metrics: Metrics, req: ForecastReques
     except TollamaError as exc:
         metrics.forecast_done(req.model, status_of(exc), time.perf_counter() - t0)
         raise
-    metrics.forecast_done(req.model, 200, time.perf_counter() - t0)
+    metrics.forecast_done(resp.model, 200, time.perf_counter() - t0, installed=True)
+    metrics.served(resp.model, queue_ms=resp.queue_ms, load_ms=resp.load_ms, series=len(resp.forecasts))
     return resp
 
 

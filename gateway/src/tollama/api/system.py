@@ -11,10 +11,9 @@ from tollama_kit.protocol import PROTOCOL_VERSION
 
 from tollama import __version__
 from tollama.forecasting import Forecaster
-from tollama.metrics import Metrics
+from tollama.metrics import CONTENT_TYPE, Metrics
 from tollama.models import Models
 from tollama.readiness import ReadinessCheck
-from tollama.scheduler import Scheduler
 
 _JSON = msgspec.json.Encoder()
 
@@ -53,9 +52,9 @@ async def readyz(readiness: NamedDependency[ReadinessCheck]) -> Response[bytes]:
     return Response(_JSON.encode(result.body()), status_code=200 if result.ok else 503, media_type="application/json")
 
 
-@get("/metrics", sync_to_thread=False, media_type="text/plain; version=0.0.4")
-def metrics(metrics: NamedDependency[Metrics], scheduler: NamedDependency[Scheduler]) -> str:
-    return metrics.render(scheduler)
+@get("/metrics", sync_to_thread=False)
+def metrics(metrics: NamedDependency[Metrics]) -> Response[bytes]:
+    return Response(metrics.render(), media_type=CONTENT_TYPE)
 
 
 ROUTES = [root, version, info, healthz, readyz, metrics]
