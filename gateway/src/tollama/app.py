@@ -32,6 +32,7 @@ from tollama.forecasting import Forecaster
 from tollama.hub import HubClient
 from tollama.keepalive import parse_keep_alive
 from tollama.logs import configure as configure_logging
+from tollama.memory import parse_budget, ram_budget
 from tollama.metrics import Metrics
 from tollama.models import Models
 from tollama.pull import Puller
@@ -57,7 +58,8 @@ class Services:
         keep_alive = parse_keep_alive(settings.keep_alive, "TOLLAMA_KEEP_ALIVE")
         self.scheduler = Scheduler(
             runtime, default_keep_alive=keep_alive, max_loaded_models=settings.max_loaded_models,
-            max_queue=settings.max_queue, memory_budget=settings.memory_budget,
+            max_queue=settings.max_queue, memory_budget=ram_budget(str(settings.memory_budget)),
+            vram_budget=parse_budget(str(settings.vram_budget), "TOLLAMA_VRAM_BUDGET", 0),
         )
         self.forecaster = Forecaster(
             self.models, self.scheduler, runtime, device=settings.device, max_series=settings.max_series,

@@ -171,7 +171,7 @@ class Models:
             expires = (datetime.now(UTC) + timedelta(seconds=slot.keep_alive)).isoformat()
         return schema.PsModel(
             name=slot.spec.name, model=slot.spec.name, size=slot.memory, digest=slot.spec.key.split(":", 1)[-1],
-            details=details, expires_at=expires, size_vram=slot.memory if slot.device.startswith("cuda") else 0,
+            details=details, expires_at=expires, size_vram=slot.vram or (slot.memory if slot.device.startswith("cuda") else 0),
             family=slot.spec.family, device=slot.device, in_use=slot.refcount,
         )
 

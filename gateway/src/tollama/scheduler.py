@@ -25,7 +25,8 @@ from typing import Any
 
 from tollama_kit import protocol as wire
 
-from tollama.errors import Busy, TollamaError
+from tollama.errors import Busy, TollamaError, WorkerOutOfMemory
+from tollama.memory import Estimator
 from tollama.runtime.base import Runtime, WorkerHandle
 from tollama.worker_client import WorkerClient, WorkerGone
 
@@ -49,7 +50,8 @@ class Slot:
     spec: ModelSpec
     worker: _Worker
     device: str = "cpu"
-    memory: int = 0
+    memory: int = 0  # bytes it counts against the budget (measured when the worker measured it)
+    vram: int = 0  # of which on a CUDA device
     refcount: int = 0
     keep_alive: float | None = 300.0
     expires_at: float | None = None  # clock time; None = never (or in use)
@@ -82,6 +84,7 @@ class Scheduler:
         max_loaded_models: int = 3,
         max_queue: int = 512,
         memory_budget: int = 0,
+        vram_budget: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.runtime = runtime
@@ -89,6 +92,8 @@ class Scheduler:
         self.max_loaded_models = max_loaded_models
         self.max_queue = max_queue
         self.memory_budget = memory_budget
+        self.vram_budget = vram_budget
+        self.estimator = Estimator()
         self.clock = clock
         self._workers: dict[str, _Worker] = {}
         self._slots: dict[str, Slot] = {}
@@ -170,7 +175,10 @@ class Scheduler:
                                  options={k: v for k, v in spec.options.items() if isinstance(v, (str, int, float, bool))})
             )
             load_ms = (self.clock() - t) * 1000
-            slot = Slot(spec=spec, worker=worker, device=resp.device, memory=resp.memory_bytes or spec.size, refcount=1, last_used=self.clock())
+            measured = resp.rss_bytes + resp.vram_bytes
+            memory = measured or resp.memory_bytes or spec.size
+            self.estimator.measured(spec.key, spec.family, spec.size, memory)
+            slot = Slot(spec=spec, worker=worker, device=resp.device, memory=memory, vram=resp.vram_bytes, refcount=1, last_used=self.clock())
             worker.slots[spec.key] = slot
             self._slots[spec.key] = slot
             self.loads += 1
@@ -209,15 +217,27 @@ class Scheduler:
         self._changed.set()
 
     # -- eviction -----------------------------------------------------------------------
+    def _budget(self, spec: ModelSpec) -> tuple[str, int, int, int]:
+        """(setting, budget, in use, estimate) of the memory the model would be loaded into."""
+        estimate = self.estimator.estimate(spec.key, spec.family, spec.size)
+        if spec.device.startswith("cuda"):  # 0: no gateway-side bound on a GPU
+            return "TOLLAMA_VRAM_BUDGET", self.vram_budget, sum(s.vram for s in self._slots.values()), estimate
+        used = sum(s.memory - s.vram for s in self._slots.values())
+        return "TOLLAMA_MEMORY_BUDGET", self.memory_budget, used, estimate
+
     def _over(self, spec: ModelSpec) -> bool:
         if self.max_loaded_models and len(self._slots) >= self.max_loaded_models:
             return True
-        if self.memory_budget and self._slots:
-            used = sum(s.memory for s in self._slots.values())
-            return used + int(spec.size * 1.2) > self.memory_budget
-        return False
+        _, budget, used, estimate = self._budget(spec)
+        return bool(budget) and bool(self._slots) and used + estimate > budget
 
     async def _make_room(self, spec: ModelSpec) -> None:
+        setting, budget, _, estimate = self._budget(spec)
+        if budget and estimate > budget:
+            raise WorkerOutOfMemory(
+                f"{spec.name} needs about {estimate} bytes (estimate), more than {setting}={budget}",
+                model=spec.name, estimate=estimate, budget=budget,
+            )
         while self._over(spec):
             idle = [s for s in self._slots.values() if s.refcount == 0]
             if idle:
@@ -225,6 +245,12 @@ class Scheduler:
                 log.info("evicting %s to make room for %s", victim.spec.name, spec.name)
                 await self._unload(victim)
                 continue
+            setting, budget, used, estimate = self._budget(spec)
+            if budget and used + estimate > budget:  # only models in use are left: never evicted
+                raise WorkerOutOfMemory(
+                    f"{spec.name} needs about {estimate} bytes (estimate) and {used} of {setting}={budget} are held by models in use",
+                    model=spec.name, estimate=estimate, budget=budget, in_use=used,
+                )
             async with self._idle:
                 await self._idle.wait()
 

@@ -39,9 +39,16 @@ class Settings:
     max_queue: int = field(
         default=512, metadata={"env": "TOLLAMA_MAX_QUEUE", "help": "forecast requests waiting at once before 503"}
     )
-    memory_budget: int = field(
-        default=0,
-        metadata={"env": "TOLLAMA_MEMORY_BUDGET", "help": "bytes of model memory before idle models are evicted (0 = no limit)"},
+    memory_budget: str = field(
+        default="auto",
+        metadata={
+            "env": "TOLLAMA_MEMORY_BUDGET",
+            "help": "RAM loaded models may take (measured) before idle ones are evicted or a load is refused (507): auto = 80% of the RAM available at start, 0 = no limit, or a size (8GiB)",
+        },
+    )
+    vram_budget: str = field(
+        default="0",
+        metadata={"env": "TOLLAMA_VRAM_BUDGET", "help": "the same for models on CUDA devices (0 = no gateway-side limit; a worker's CUDA OOM is 507 out_of_memory)"},
     )
     max_body_bytes: int = field(
         default=64 * 1024 * 1024, metadata={"env": "TOLLAMA_MAX_BODY_BYTES", "help": "largest request body accepted"}
@@ -140,6 +147,10 @@ class Settings:
         host, port = parse_host(self.host, self.port)
         object.__setattr__(self, "host", host)
         object.__setattr__(self, "port", port)
+        from tollama.memory import parse_budget
+
+        for name in ("memory_budget", "vram_budget"):
+            parse_budget(str(getattr(self, name)), f"TOLLAMA_{name.upper()}", 0)  # malformed sizes fail at start
         if self.log_format not in ("text", "json"):
             raise ValueError(f"TOLLAMA_LOG_FORMAT={self.log_format!r}: must be text or json")
         self.gpu_assignment()  # malformed GPU settings fail when the settings are made, naming the entry
