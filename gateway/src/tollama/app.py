@@ -73,6 +73,7 @@ class Services:
         self.readiness = ReadinessCheck(
             self.store.root, runtime_probes=getattr(runtime, "probes", dict),
             running=lambda: handle_probes(self.scheduler.running()),
+            failing=self.scheduler.crash_policy.failing_families,
         )
 
     @property

@@ -25,7 +25,8 @@ from typing import Any
 
 from tollama_kit import protocol as wire
 
-from tollama.errors import Busy, TollamaError, WorkerOutOfMemory
+from tollama.crashes import CrashTracker
+from tollama.errors import Busy, TollamaError, WorkerOutOfMemory, WorkerUnavailable
 from tollama.memory import Estimator
 from tollama.runtime.base import Runtime, WorkerHandle
 from tollama.worker_client import WorkerClient, WorkerGone
@@ -94,6 +95,7 @@ class Scheduler:
         self.memory_budget = memory_budget
         self.vram_budget = vram_budget
         self.estimator = Estimator()
+        self.crash_policy = CrashTracker(clock)
         self.clock = clock
         self._workers: dict[str, _Worker] = {}
         self._slots: dict[str, Slot] = {}
@@ -194,7 +196,19 @@ class Scheduler:
                 await self._forget_worker(worker)
                 worker = None
             if worker is None:
-                handle = await self.runtime.start(family)
+                reason = self.crash_policy.failing(family)
+                if reason is not None:
+                    raise WorkerUnavailable(reason, family=family, log_tail=self.crash_policy.log_tail(family) or None)
+                wait = self.crash_policy.delay(family)
+                if wait > 0:
+                    log.info("restarting the %s worker in %.1fs (backoff after a crash)", family, wait)
+                    await asyncio.sleep(wait)
+                try:
+                    handle = await self.runtime.start(family)
+                except WorkerUnavailable as exc:
+                    self.crash_policy.record(family, str(exc.details.get("log_tail") or ""))
+                    self.crashes[family] += 1
+                    raise
                 self.starts += 1
                 self.family_starts[family] += 1
                 if self.crashes[family]:
@@ -273,6 +287,7 @@ class Scheduler:
         """A worker died: drop its models (they are gone) and reap the process/container."""
         if self._workers.get(worker.family) is worker:
             self.crashes[worker.family] += 1
+            self.crash_policy.record(worker.family, worker.handle.log_tail())
         for key in list(worker.slots):
             self._slots.pop(key, None)
         worker.slots.clear()

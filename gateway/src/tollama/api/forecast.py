@@ -174,13 +174,14 @@ async def validate_request(request: Request[Any, Any, Any], forecaster: NamedDep
 @get("/api/ps", sync_to_thread=False)
 def ps(scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -> Response[bytes]:
     now = scheduler.clock()
-    return _json(Ps(models=[models.ps_entry(slot, now) for slot in scheduler.loaded()]))
+    return _json(Ps(models=[models.ps_entry(slot, now) for slot in scheduler.loaded()], failing=scheduler.crash_policy.failing_families()))
 
 
 @post("/api/stop", status_code=200)
 async def stop(request: Request[Any, Any, Any], scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -> Response[bytes]:
     req = decode(await request.body(), StopRequest)
     resolved = models.resolve(req.ref())
+    scheduler.crash_policy.reset(resolved.entry.family)  # `tollama stop` also clears a failing family
     stopped = await scheduler.stop_model(resolved.digest)
     return _json({"model": resolved.ref.full, "stopped": stopped})
 
