@@ -7,7 +7,7 @@
 - **Estimate** (:class:`Estimator`): before a model is loaded, what it will take: what this very
   model measured when it was last loaded; else its registry size × its family's factor, where the
   factor starts at :data:`DEFAULT_FACTOR` and becomes the mean of measured ÷ registry size over the
-  family's earlier loads (families are keys here, never names in code).
+  family's earlier loads (at most :data:`MAX_FACTOR`) (families are keys here, never names in code).
 - **Measured**: the worker reports the resident-memory growth of its process across the load (and
   the CUDA memory allocated on a GPU); that is what a loaded model counts against the budget.
 """
@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 
 RAM_SHARE = 0.8
 DEFAULT_FACTOR = 1.2
+MAX_FACTOR = 3.0
+"""A family's learned factor is capped: the first load in a fresh worker also measures the
+libraries it imports, which says nothing about the next, larger model of the family."""
 
 
 def available_ram() -> int:
@@ -67,7 +70,7 @@ class Estimator:
         if key in self.by_model:
             return self.by_model[key]
         ratios = self.ratios.get(family)
-        factor = sum(ratios) / len(ratios) if ratios else DEFAULT_FACTOR
+        factor = min(MAX_FACTOR, sum(ratios) / len(ratios)) if ratios else DEFAULT_FACTOR
         return int(size * factor)
 
     def measured(self, key: str, family: str, size: int, used: int) -> None:
