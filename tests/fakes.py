@@ -18,6 +18,9 @@ from tollama.worker_client import WorkerClient
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput
 from tollama_kit.server import create_worker_app
 
+HOLD_BYTES = 32 * 2**20
+"""What one fake model really occupies in memory."""
+
 
 class LastValueAdapter:
     """Forecasts the last value; quantiles spread by the level around it (deterministic)."""
@@ -40,7 +43,8 @@ class LastValueAdapter:
             import time
 
             time.sleep(self.delay)
-        return Loaded(handle=name, device=device, memory_bytes=1000)
+        # Really holds HOLD_BYTES (written, so resident): the worker's measured RSS growth sees it.
+        return Loaded(handle=(name, b"\x01" * HOLD_BYTES), device=device, memory_bytes=1000)
 
     def unload(self, loaded: Loaded) -> None:
         return None

@@ -164,3 +164,45 @@ def test_worker_threads_reach_the_container(tmp_path: Path) -> None:
     runtime._run("chronos", runtime._image("chronos"))
     ((_, options),) = engine.runs
     assert options["environment"]["OMP_NUM_THREADS"] == options["environment"]["MKL_NUM_THREADS"] == "2"
+
+
+def test_reconcile_keeps_containers_of_a_live_gateway_and_tolerates_removals_in_progress(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tollama.runtime.owner import OWNER, owner_alive, this_gateway
+
+    base = {"tollama.managed": "1", "tollama.instance": "inst", "tollama.family": "chronos"}
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        import socket
+
+        from tollama.runtime.owner import _start_ticks
+
+        live_owner = f"{socket.gethostname()}/{live.pid}/{_start_ticks(live.pid)}"
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+        dead_owner = f"{socket.gethostname()}/{dead.stdout.strip()}/1"
+        assert owner_alive(live_owner) and not owner_alive(dead_owner) and owner_alive("elsewhere/1/1") and owner_alive(this_gateway())
+        kept = FakeContainer("theirs", {**base, OWNER: live_owner})
+        other_host = FakeContainer("remote", {**base, OWNER: "another-host/7/99"})
+        orphan = FakeContainer("orphan", {**base, OWNER: dead_owner})
+        legacy = FakeContainer("legacy", dict(base))
+        going = FakeContainer("going", dict(base))
+
+        def conflict(force: bool = False) -> None:
+            raise docker.errors.APIError("409 Conflict", response=SimpleNamespace(status_code=409, reason="Conflict"))  # type: ignore[arg-type]
+
+        going.remove = conflict  # type: ignore[method-assign]
+        engine = FakeEngine(GOOD, existing=[kept, other_host, orphan, legacy, going])
+        assert runtime_for(engine, tmp_path).reconcile() == [orphan.id, legacy.id]
+        assert not kept.removed and not other_host.removed
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_started_containers_record_their_owner(tmp_path: Path) -> None:
+    from tollama.runtime.owner import OWNER, this_gateway
+
+    runtime = runtime_for(FakeEngine(GOOD), tmp_path)
+    assert runtime.owner == this_gateway() and runtime.labels.get(OWNER) is None  # the filter stays instance-wide

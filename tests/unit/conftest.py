@@ -29,7 +29,7 @@ def install_fake(store: ModelStore, name: str, family: str, *, parameters: dict[
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", keep_alive="5m")
+    return Settings(home=tmp_path / "home", keep_alive="5m", import_dirs=str(tmp_path))
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from fakes import InProcessRuntime
-from tollama.errors import Busy
+from fakes import HOLD_BYTES, InProcessRuntime
+from tollama.errors import Busy, WorkerOutOfMemory
 from tollama.scheduler import ModelSpec, Scheduler
 
 
@@ -100,11 +100,40 @@ async def test_lru_idle_model_is_evicted_for_max_loaded(runtime: InProcessRuntim
 
 
 async def test_memory_budget_evicts_before_loading(runtime: InProcessRuntime, clock: Clock) -> None:
-    s = make(runtime, clock, max_loaded_models=0, memory_budget=2500)
-    await use(s, spec("a", size=1000))  # the fake reports 1000 bytes held
-    await use(s, spec("b", size=1000))
-    await use(s, spec("c", size=1000))
+    s = make(runtime, clock, max_loaded_models=0, memory_budget=int(2.5 * HOLD_BYTES))
+    await use(s, spec("a", size=HOLD_BYTES))  # each fake model really holds HOLD_BYTES
+    await use(s, spec("b", size=HOLD_BYTES))
+    await use(s, spec("c", size=HOLD_BYTES))
     assert len(s.loaded()) == 2
+    assert all(0.9 * HOLD_BYTES <= sl.memory <= 1.5 * HOLD_BYTES for sl in s.loaded())  # measured by the worker
+
+
+async def test_estimate_learns_the_family_factor_from_measurements(runtime: InProcessRuntime, clock: Clock) -> None:
+    s = make(runtime, clock, max_loaded_models=0)
+    assert s.estimator.estimate("x", "chronos", HOLD_BYTES // 4) == int(HOLD_BYTES // 4 * 1.2)  # the default factor
+    await use(s, spec("a", size=HOLD_BYTES // 2))  # measured ~2x its registry size
+    factor = s.estimator.estimate("x", "chronos", HOLD_BYTES // 4) / (HOLD_BYTES // 4)
+    assert 1.8 <= factor <= 2.6, factor
+    await use(s, spec("b", size=HOLD_BYTES // 64))  # ~64x: the learned factor is capped
+    assert s.estimator.estimate("y", "chronos", 1000) == 3000
+    assert s.estimator.estimate("a", "chronos", 1) == s.loaded()[0].memory  # the same model: its own measurement
+
+
+async def test_a_model_larger_than_the_budget_is_refused_naming_it(runtime: InProcessRuntime, clock: Clock) -> None:
+    s = make(runtime, clock, max_loaded_models=0, memory_budget=HOLD_BYTES)
+    with pytest.raises(WorkerOutOfMemory) as err:
+        await use(s, spec("big", size=HOLD_BYTES))  # estimate 1.2x > budget
+    assert err.value.details == {"model": "big:latest", "estimate": int(HOLD_BYTES * 1.2), "budget": HOLD_BYTES}
+    assert "big:latest" in err.value.message and not s.loaded()
+
+
+async def test_models_in_use_are_never_evicted_the_load_is_refused(runtime: InProcessRuntime, clock: Clock) -> None:
+    s = make(runtime, clock, max_loaded_models=0, memory_budget=int(1.8 * HOLD_BYTES))
+    async with s.lease(spec("a", size=HOLD_BYTES), 300):
+        with pytest.raises(WorkerOutOfMemory) as err:
+            await use(s, spec("b", size=HOLD_BYTES))  # estimate ~HOLD_BYTES: with a in use, over the budget
+        assert "in use" in err.value.message
+        assert [sl.spec.key for sl in s.loaded()] == ["a"]
 
 
 async def test_queue_bound_answers_busy(runtime: InProcessRuntime, clock: Clock) -> None:

@@ -10,7 +10,6 @@ Tests pass a ``runtime`` or ``hub_transport`` to swap in fakes or test servers.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 
 from tollama import __version__
@@ -28,14 +28,20 @@ from tollama.api import models as model_routes
 from tollama.api import nixtla as nixtla_routes
 from tollama.api import sagemaker as sagemaker_routes
 from tollama.api import system as system_routes
+from tollama.api.auth import AuthMiddleware, load_keys
+from tollama.api.cors import cors_config
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
+from tollama.api.request_id import RequestIdMiddleware, before_send
 from tollama.errors import TollamaError
 from tollama.forecasting import Forecaster
 from tollama.hub import HubClient
 from tollama.keepalive import parse_keep_alive
+from tollama.logs import configure as configure_logging
+from tollama.memory import parse_budget, ram_budget
 from tollama.metrics import Metrics
 from tollama.models import Models
 from tollama.pull import Puller
+from tollama.readiness import ReadinessCheck, handle_probes
 from tollama.registry import Registry
 from tollama.runtime.base import Runtime
 from tollama.runtime.select import make_runtime
@@ -57,7 +63,8 @@ class Services:
         keep_alive = parse_keep_alive(settings.keep_alive, "TOLLAMA_KEEP_ALIVE")
         self.scheduler = Scheduler(
             runtime, max_loaded_models=settings.max_loaded_models,
-            max_queue=settings.max_queue, memory_budget=settings.memory_budget,
+            max_queue=settings.max_queue, memory_budget=ram_budget(str(settings.memory_budget)),
+            vram_budget=parse_budget(str(settings.vram_budget), "TOLLAMA_VRAM_BUDGET", 0),
         )
         self.forecaster = Forecaster(
             self.models, self.scheduler, runtime, device=settings.device, max_series=settings.max_series,
@@ -66,7 +73,13 @@ class Services:
         self._hub_transport = hub_transport
         self._http: httpx.AsyncClient | None = None
         self._puller: Puller | None = None
-        self.metrics = Metrics()
+        self.metrics = Metrics(known=self.models.installed_name)
+        self.metrics.watch(self.scheduler)
+        self.readiness = ReadinessCheck(
+            self.store.root, runtime_probes=getattr(runtime, "probes", dict),
+            running=lambda: handle_probes(self.scheduler.running()),
+            failing=self.scheduler.crash_policy.failing_families,
+        )
 
     @property
     def puller(self) -> Puller:
@@ -88,8 +101,8 @@ def create_app(
 ) -> Litestar:
     """The gateway app. ``fast_forecast=False`` serves ``POST /api/forecast`` through its framework
     handler only (tests compare the two paths); otherwise :class:`~tollama.api.forecast.FastForecast` does."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings.log_level, settings.log_format)
+    keys = load_keys(settings.api_keys, settings.api_keys_file)
     services = Services(settings, runtime or make_runtime(settings), hub_transport)
 
     @contextlib.asynccontextmanager
@@ -97,8 +110,10 @@ def create_app(
         try:
             await services.runtime.open()  # engine connection, orphan cleanup, watcher threads: here, not in create_app
             services.scheduler.start_reaper()
+            services.readiness.started = True
             yield
         finally:
+            services.readiness.started = False
             await services.close()
 
     def const(value: Any) -> Provide:
@@ -115,7 +130,12 @@ def create_app(
             "scheduler": const(services.scheduler),
             "puller": Provide(lambda: services.puller, use_cache=False, sync_to_thread=False),
             "metrics": const(services.metrics),
+            "import_roots": const(settings.import_roots),
+            "readiness": const(services.readiness),
         },
+        middleware=[RequestIdMiddleware, *([DefineMiddleware(AuthMiddleware, keys=keys)] if keys else [])],
+        cors_config=cors_config(settings.origins),
+        before_send=[before_send],
         exception_handlers={TollamaError: on_tollama_error, HTTPException: on_http_error, Exception: on_unexpected},
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="tollama", version=__version__, path="/schema"),

@@ -18,11 +18,15 @@ answered with an HTTP status or with an error line inside a stream; every one is
 group names ``InvalidRequestError`` (every 400), ``ModelNotFoundError`` (every 404) and
 ``BusyError`` are those classes' bases under a client-side name. An unreachable server raises
 :class:`ServerUnreachable`.
+
+``api_key`` (default: the ``TOLLAMA_API_KEY`` environment variable) is sent as
+``Authorization: Bearer <key>`` when the server requires keys.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, cast
 
@@ -76,6 +80,12 @@ ModelNotFoundError = errors.NotFound
 BusyError = errors.Busy
 
 
+def _auth_headers(api_key: str | None) -> dict[str, str] | None:
+    """``Authorization: Bearer`` for ``api_key``, else ``TOLLAMA_API_KEY`` when set."""
+    key = os.environ.get("TOLLAMA_API_KEY", "") if api_key is None else api_key
+    return {"Authorization": f"Bearer {key}"} if key else None
+
+
 def _unreachable(base_url: str, exc: Exception) -> ServerUnreachable:
     return ServerUnreachable(f"tollama is not running at {base_url} ({type(exc).__name__}); start it with `tollama serve`")
 
@@ -101,10 +111,11 @@ def _event(line: str) -> dict[str, Any] | None:
 
 class Client:
     def __init__(self, base_url: str = DEFAULT_URL, *, timeout: float | None = 600.0, transport: httpx.BaseTransport | None = None,
-                 http: httpx.Client | None = None) -> None:
+                 http: httpx.Client | None = None, api_key: str | None = None) -> None:
         """``http``: an httpx client to send through instead (e.g. Litestar's test client of an app)."""
         self.base_url = base_url.rstrip("/")
-        self._http = http if http is not None else httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._http = http if http is not None else httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
+                                                               headers=_auth_headers(api_key))
 
     def __enter__(self) -> Client:
         return self
@@ -199,9 +210,10 @@ class Client:
 class AsyncClient:
     """:class:`Client`'s calls, awaitable (``async with AsyncClient() as c: await c.forecast(df, ...)``)."""
 
-    def __init__(self, base_url: str = DEFAULT_URL, *, timeout: float | None = 600.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, base_url: str = DEFAULT_URL, *, timeout: float | None = 600.0, transport: httpx.AsyncBaseTransport | None = None,
+                 api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport, headers=_auth_headers(api_key))
 
     async def __aenter__(self) -> AsyncClient:
         return self

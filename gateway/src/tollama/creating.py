@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tollama.errors import InvalidValue
+from tollama.errors import Forbidden, InvalidValue
 from tollama.models import Models
 from tollama.names import ModelRef, parse_name
 from tollama.registry import RegistryEntry
@@ -46,8 +46,13 @@ def check_against(mf: TSModelfile, entry: RegistryEntry) -> None:
 
 
 class Creator:
-    def __init__(self, models: Models) -> None:
+    """``import_roots``: the server directories ``FROM <path>`` may read (``TOLLAMA_IMPORT_DIRS``);
+    a path outside them (after resolving symlinks) is refused, so a request cannot make the
+    gateway read an arbitrary local file."""
+
+    def __init__(self, models: Models, import_roots: tuple[Path, ...] = ()) -> None:
         self.models = models
+        self.import_roots = import_roots
 
     def create(self, name: str, text: str) -> Iterator[dict[str, Any]]:
         ref = parse_name(name)
@@ -75,13 +80,20 @@ class Creator:
         yield {"status": "success", "digest": digest}
 
     def _import(self, ref: ModelRef, mf: TSModelfile) -> Iterator[dict[str, Any]]:
-        root = Path(os.path.expanduser(mf.from_))
+        root = Path(os.path.expanduser(mf.from_)).resolve()
+        if not any(root.is_relative_to(allowed) for allowed in self.import_roots):
+            raise Forbidden(
+                f"FROM {mf.from_!r}: importing a server directory is allowed only under TOLLAMA_IMPORT_DIRS "
+                f"({', '.join(map(str, self.import_roots)) or 'not set'})", path="modelfile", value=mf.from_,
+            )
         if not root.is_dir():
             raise TSModelfileError(1, 6, f"FROM {mf.from_!r}: no such checkpoint directory on the server", mf.from_)
         entry = self._entry_for(root, mf)
         check_against(mf, entry)
         files: list[FileEntry] = []
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if not path.resolve().is_relative_to(root):
+                raise Forbidden(f"FROM {mf.from_!r}: {path.relative_to(root)} links outside the directory", path="modelfile", value=mf.from_)
             rel = path.relative_to(root).as_posix()
             staged = self.models.store.tmp_dir / f"import-{os.getpid()}-{len(files)}.partial"
             staged.write_bytes(path.read_bytes())

@@ -18,6 +18,8 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     │   ├── InvalidModelName     400 invalid_model_name  empty, path-like or hostile model names
     │   ├── InvalidTable         400 invalid_table       a long-format table that cannot be read (row/line, column, value)
     │   └── LicenseNotAccepted   403 license_not_accepted
+    ├── Unauthorized             401 unauthorized        a missing or wrong API key (WWW-Authenticate: Bearer)
+    ├── Forbidden                403 forbidden           the key's scope does not allow the verb
     ├── NotFound                 404 not_found           no such route
     │   └── ModelNotFound        404 model_not_found     not installed / not in the catalogue
     │       └── VariantNotPulled 404 variant_not_pulled  no pulled variant fits (names the one to pull)
@@ -27,6 +29,7 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     ├── UnsupportedFeature       422 unsupported         a capability the model lacks (strict mode)
     ├── PayloadTooLarge          413 payload_too_large   the body is over TOLLAMA_MAX_BODY_BYTES (limit, value)
     ├── Busy                     503 busy                queue full (Retry-After)
+    ├── NotReady                 503 not_ready           /readyz: a dependency cannot serve (named in ``failing``)
     ├── UpstreamError            502 upstream_error      the model hub failed or is unreachable
     ├── IntegrityError           502 integrity_error     a download did not match its digest
     ├── WorkerError              500 worker_error        a worker failed (log tail attached)
@@ -83,6 +86,14 @@ class LicenseNotAccepted(InvalidRequest):
     code = "license_not_accepted"
 
 
+class Unauthorized(TollamaError):
+    code = "unauthorized"
+
+
+class Forbidden(TollamaError):
+    code = "forbidden"
+
+
 class NotFound(TollamaError):
     code = "not_found"
 
@@ -128,6 +139,10 @@ class Busy(TollamaError):
         self.retry_after = retry_after
 
 
+class NotReady(TollamaError):
+    code = "not_ready"
+
+
 class UpstreamError(TollamaError):
     code = "upstream_error"
 
@@ -168,7 +183,9 @@ STATUS: dict[str, int] = {
     "invalid_value": 400,
     "invalid_model_name": 400,
     "invalid_table": 400,
+    "unauthorized": 401,
     "license_not_accepted": 403,
+    "forbidden": 403,
     "not_found": 404,
     "model_not_found": 404,
     "variant_not_pulled": 404,
@@ -184,6 +201,7 @@ STATUS: dict[str, int] = {
     "upstream_error": 502,
     "integrity_error": 502,
     "busy": 503,
+    "not_ready": 503,
     "worker_unavailable": 503,
     "out_of_memory": 507,
 }

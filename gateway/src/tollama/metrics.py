@@ -1,61 +1,91 @@
-"""Prometheus metrics, in the text exposition format (no client library needed)."""
+"""Prometheus metrics through ``prometheus_client`` (one registry per app, rendered at ``/metrics``).
+
+Counted on the request path (:meth:`Metrics.forecast_done`): forecast requests and latency by
+model and status, queue wait and load time by model, series per worker call. Read from the
+scheduler at scrape time (:class:`_SchedulerCollector`): requests in flight per model, loaded
+models and their memory, worker starts, crashes and restarts per family.
+
+The ``model`` label only takes installed model names: ``known`` maps a requested name to its
+installed name or None, and anything else is counted under ``unknown``, so a flood of random
+names cannot grow the number of series.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from tollama.scheduler import Scheduler
 
-_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+UNKNOWN = "unknown"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self.requests: Counter[tuple[str, int]] = Counter()
-        self.buckets: Counter[float] = Counter()
-        self.seconds_sum = 0.0
-        self.seconds_count = 0
+    def __init__(self, known: Callable[[str], str | None] = lambda _: None) -> None:
+        self.known = known
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("tollama_forecast_requests", "Forecast requests by model and HTTP status.", ["model", "status"], registry=self.registry)
+        self.latency = Histogram("tollama_forecast_seconds", "Forecast latency through the gateway, by model and HTTP status.",
+                                 ["model", "status"], buckets=_LATENCY, registry=self.registry)
+        self.queue_wait = Histogram("tollama_queue_wait_seconds", "Time a forecast waited for its model (not counting a load).",
+                                    ["model"], buckets=_LATENCY, registry=self.registry)
+        self.load_time = Histogram("tollama_model_load_seconds", "Model load time in the worker, for requests that loaded it.",
+                                   ["model"], buckets=_LATENCY, registry=self.registry)
+        self.batch = Histogram("tollama_worker_batch_series", "Series sent to the worker in one forecast call.",
+                               ["model"], buckets=_BATCH, registry=self.registry)
 
-    def forecast_done(self, model: str, status: int, seconds: float) -> None:
-        self.requests[(model, status)] += 1
-        self.seconds_sum += seconds
-        self.seconds_count += 1
-        for b in _BUCKETS:
-            if seconds <= b:
-                self.buckets[b] += 1
+    def label(self, model: str) -> str:
+        return self.known(model) or UNKNOWN
 
-    def render(self, scheduler: Scheduler) -> str:
-        lines = [
-            "# HELP tollama_forecast_requests_total Forecast requests by model and HTTP status.",
-            "# TYPE tollama_forecast_requests_total counter",
-        ]
-        for (model, status), n in sorted(self.requests.items()):
-            lines.append(f'tollama_forecast_requests_total{{model="{_esc(model)}",status="{status}"}} {n}')
-        lines += [
-            "# HELP tollama_forecast_seconds Forecast latency through the gateway.",
-            "# TYPE tollama_forecast_seconds histogram",
-        ]
-        for b in _BUCKETS:
-            lines.append(f'tollama_forecast_seconds_bucket{{le="{b}"}} {self.buckets[b]}')
-        lines.append(f'tollama_forecast_seconds_bucket{{le="+Inf"}} {self.seconds_count}')
-        lines.append(f"tollama_forecast_seconds_sum {self.seconds_sum}")
-        lines.append(f"tollama_forecast_seconds_count {self.seconds_count}")
-        slots = scheduler.loaded()
-        lines += [
-            "# HELP tollama_loaded_models Models loaded in workers.",
-            "# TYPE tollama_loaded_models gauge",
-            f"tollama_loaded_models {len(slots)}",
-            "# HELP tollama_loaded_model_bytes Memory held by loaded models.",
-            "# TYPE tollama_loaded_model_bytes gauge",
-            f"tollama_loaded_model_bytes {sum(s.memory for s in slots)}",
-            "# HELP tollama_worker_starts_total Family workers started.",
-            "# TYPE tollama_worker_starts_total counter",
-            f"tollama_worker_starts_total {scheduler.starts}",
-        ]
-        return "\n".join(lines) + "\n"
+    def forecast_done(self, model: str, status: int, seconds: float, *, installed: bool = False) -> None:
+        """``installed``: ``model`` is already an installed name (a response's), no look-up needed."""
+        label = model if installed else self.label(model)
+        self.requests.labels(label, str(status)).inc()
+        self.latency.labels(label, str(status)).observe(seconds)
+
+    def served(self, model: str, *, queue_ms: float, load_ms: float, series: int) -> None:
+        """What one successful forecast's lease measured (``model`` is the installed name it answered with)."""
+        self.queue_wait.labels(model).observe(queue_ms / 1000)
+        if load_ms > 0:
+            self.load_time.labels(model).observe(load_ms / 1000)
+        self.batch.labels(model).observe(series)
+
+    def watch(self, scheduler: Scheduler) -> None:
+        self.registry.register(_SchedulerCollector(scheduler))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
 
 
-def _esc(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+class _SchedulerCollector(Collector):
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.scheduler
+        in_flight = GaugeMetricFamily("tollama_requests_in_flight", "Forecast requests waiting or running, by model.", labels=["model"])
+        for model, n in sorted(s.in_flight.items()):
+            in_flight.add_metric([model], n)
+        slots = s.loaded()
+        loaded = GaugeMetricFamily("tollama_loaded_models", "Models loaded in workers.", value=len(slots))
+        memory = GaugeMetricFamily("tollama_loaded_model_bytes", "Memory a loaded model takes, as its worker measured it.", labels=["model", "device"])
+        for slot in slots:
+            memory.add_metric([slot.spec.name, slot.device], slot.memory)
+        yield from (in_flight, loaded, memory)
+        for name, doc, counts in (
+            ("tollama_worker_starts", "Family workers started.", s.family_starts),
+            ("tollama_worker_crashes", "Family workers found dead (exited or unreachable).", s.crashes),
+            ("tollama_worker_restarts", "Starts of a family whose previous worker had crashed.", s.restarts),
+        ):
+            family = CounterMetricFamily(name, doc, labels=["family"])
+            for fam, n in sorted(counts.items()):
+                family.add_metric([fam], n)
+            yield family

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tollama import schema
-from tollama.errors import InternalError, ModelNotFound
+from tollama.errors import InternalError, ModelNotFound, TollamaError
 from tollama.names import ModelRef, parse_name
 from tollama.registry import Registry, RegistryEntry
 from tollama.scheduler import ModelSpec, Slot
@@ -92,6 +92,13 @@ class Models:
                 files=[FileEntry(path="config.json", digest=digest, size=len(config))], created_at=utc_now(),
             ))
 
+    def installed_name(self, raw: str) -> str | None:
+        """``raw``'s installed ``name:tag``, or None when no installed model has that name (metrics labels)."""
+        try:
+            return self.resolve(raw).ref.full
+        except TollamaError:
+            return None
+
     def resolve(self, raw: str) -> Resolved:
         hit = self._cache.get(raw)
         if hit is not None:
@@ -164,7 +171,7 @@ class Models:
             expires = (datetime.now(UTC) + timedelta(seconds=slot.keep_alive)).isoformat()
         return schema.PsModel(
             name=slot.spec.name, model=slot.spec.name, size=slot.memory, digest=slot.spec.key.split(":", 1)[-1],
-            details=details, expires_at=expires, size_vram=slot.memory if slot.device.startswith("cuda") else 0,
+            details=details, expires_at=expires, size_vram=slot.vram or (slot.memory if slot.device.startswith("cuda") else 0),
             family=slot.spec.family, device=slot.device, in_use=slot.refcount,
         )
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,9 @@ from typing import Any
 
 from tollama_kit import protocol as wire
 
-from tollama.errors import Busy, TollamaError
+from tollama.crashes import CrashTracker
+from tollama.errors import Busy, TollamaError, WorkerOutOfMemory, WorkerUnavailable
+from tollama.memory import Estimator
 from tollama.runtime.base import Runtime, WorkerHandle
 from tollama.runtime.handshake import handshake
 from tollama.worker_client import WorkerClient, WorkerGone
@@ -49,7 +52,8 @@ class Slot:
     spec: ModelSpec
     worker: _Worker
     device: str = "cpu"
-    memory: int = 0
+    memory: int = 0  # bytes it counts against the budget (measured when the worker measured it)
+    vram: int = 0  # of which on a CUDA device
     refcount: int = 0
     keep_alive: float | None = None  # the last lease's (validated); set before the slot is ever shown
     expires_at: float | None = None  # clock time; None = never (or in use)
@@ -81,12 +85,16 @@ class Scheduler:
         max_loaded_models: int = 3,
         max_queue: int = 512,
         memory_budget: int = 0,
+        vram_budget: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.runtime = runtime
         self.max_loaded_models = max_loaded_models
         self.max_queue = max_queue
         self.memory_budget = memory_budget
+        self.vram_budget = vram_budget
+        self.estimator = Estimator()
+        self.crash_policy = CrashTracker(clock)
         self.clock = clock
         self._workers: dict[str, _Worker] = {}
         self._slots: dict[str, Slot] = {}
@@ -98,6 +106,11 @@ class Scheduler:
         self._reaper: asyncio.Task[None] | None = None
         self.starts = 0  # workers started (observable in tests)
         self.loads = 0  # models loaded
+        # Per-family / per-model counts read by the metrics at scrape time (no metrics library here).
+        self.family_starts: Counter[str] = Counter()
+        self.crashes: Counter[str] = Counter()  # a worker found dead (process exited / transport gone)
+        self.restarts: Counter[str] = Counter()  # a start of a family whose previous worker crashed
+        self.in_flight: Counter[str] = Counter()  # requests waiting or running, by model name
 
     # -- lifecycle ----------------------------------------------------------------------
     def start_reaper(self) -> None:
@@ -121,6 +134,7 @@ class Scheduler:
         if self._in_flight >= self.max_queue:
             raise Busy(f"{self._in_flight} requests are already queued (TOLLAMA_MAX_QUEUE={self.max_queue}); retry shortly", retry_after=1)
         self._in_flight += 1
+        self.in_flight[spec.name] += 1
         t0 = self.clock()
         slot: Slot | None = None
         try:
@@ -134,6 +148,7 @@ class Scheduler:
             raise
         finally:
             self._in_flight -= 1
+            self.in_flight[spec.name] -= 1
             if slot is not None:
                 await self._release(slot, keep_alive)
 
@@ -163,7 +178,10 @@ class Scheduler:
                                  options={k: v for k, v in spec.options.items() if isinstance(v, (str, int, float, bool))})
             )
             load_ms = (self.clock() - t) * 1000
-            slot = Slot(spec=spec, worker=worker, device=resp.device, memory=resp.memory_bytes or spec.size, refcount=1, last_used=self.clock())
+            measured = resp.rss_bytes + resp.vram_bytes
+            memory = measured or resp.memory_bytes or spec.size
+            self.estimator.measured(spec.key, spec.family, spec.size, memory)
+            slot = Slot(spec=spec, worker=worker, device=resp.device, memory=memory, vram=resp.vram_bytes, refcount=1, last_used=self.clock())
             worker.slots[spec.key] = slot
             self._slots[spec.key] = slot
             self.loads += 1
@@ -179,13 +197,28 @@ class Scheduler:
                 await self._forget_worker(worker)
                 worker = None
             if worker is None:
-                handle = await self.runtime.start(family)
+                reason = self.crash_policy.failing(family)
+                if reason is not None:
+                    raise WorkerUnavailable(reason, family=family, log_tail=self.crash_policy.log_tail(family) or None)
+                wait = self.crash_policy.delay(family)
+                if wait > 0:
+                    log.info("restarting the %s worker in %.1fs (backoff after a crash)", family, wait)
+                    await asyncio.sleep(wait)
+                try:
+                    handle = await self.runtime.start(family)
+                except WorkerUnavailable as exc:
+                    self.crash_policy.record(family, str(exc.details.get("log_tail") or ""))
+                    self.crashes[family] += 1
+                    raise
                 try:
                     await handshake(handle, self.runtime.name)
                 except BaseException:
                     await self.runtime.stop(handle)
                     raise
                 self.starts += 1
+                self.family_starts[family] += 1
+                if self.crashes[family]:
+                    self.restarts[family] += 1
                 worker = _Worker(family=family, handle=handle)
                 self._workers[family] = worker
             return worker
@@ -204,15 +237,27 @@ class Scheduler:
         self._changed.set()
 
     # -- eviction -----------------------------------------------------------------------
+    def _budget(self, spec: ModelSpec) -> tuple[str, int, int, int]:
+        """(setting, budget, in use, estimate) of the memory the model would be loaded into."""
+        estimate = self.estimator.estimate(spec.key, spec.family, spec.size)
+        if spec.device.startswith("cuda"):  # 0: no gateway-side bound on a GPU
+            return "TOLLAMA_VRAM_BUDGET", self.vram_budget, sum(s.vram for s in self._slots.values()), estimate
+        used = sum(s.memory - s.vram for s in self._slots.values())
+        return "TOLLAMA_MEMORY_BUDGET", self.memory_budget, used, estimate
+
     def _over(self, spec: ModelSpec) -> bool:
         if self.max_loaded_models and len(self._slots) >= self.max_loaded_models:
             return True
-        if self.memory_budget and self._slots:
-            used = sum(s.memory for s in self._slots.values())
-            return used + int(spec.size * 1.2) > self.memory_budget
-        return False
+        _, budget, used, estimate = self._budget(spec)
+        return bool(budget) and bool(self._slots) and used + estimate > budget
 
     async def _make_room(self, spec: ModelSpec) -> None:
+        setting, budget, _, estimate = self._budget(spec)
+        if budget and estimate > budget:
+            raise WorkerOutOfMemory(
+                f"{spec.name} needs about {estimate} bytes (estimate), more than {setting}={budget}",
+                model=spec.name, estimate=estimate, budget=budget,
+            )
         while self._over(spec):
             idle = [s for s in self._slots.values() if s.refcount == 0]
             if idle:
@@ -220,6 +265,12 @@ class Scheduler:
                 log.info("evicting %s to make room for %s", victim.spec.name, spec.name)
                 await self._unload(victim)
                 continue
+            setting, budget, used, estimate = self._budget(spec)
+            if budget and used + estimate > budget:  # only models in use are left: never evicted
+                raise WorkerOutOfMemory(
+                    f"{spec.name} needs about {estimate} bytes (estimate) and {used} of {setting}={budget} are held by models in use",
+                    model=spec.name, estimate=estimate, budget=budget, in_use=used,
+                )
             async with self._idle:
                 await self._idle.wait()
 
@@ -240,6 +291,9 @@ class Scheduler:
 
     async def _forget_worker(self, worker: _Worker) -> None:
         """A worker died: drop its models (they are gone) and reap the process/container."""
+        if self._workers.get(worker.family) is worker:
+            self.crashes[worker.family] += 1
+            self.crash_policy.record(worker.family, worker.handle.log_tail())
         for key in list(worker.slots):
             self._slots.pop(key, None)
         worker.slots.clear()
@@ -285,6 +339,10 @@ class Scheduler:
         if slot.refcount == 0:
             await self._unload(slot)
         return True
+
+    def running(self) -> dict[str, WorkerHandle]:
+        """The workers started and not yet stopped, by family."""
+        return {family: w.handle for family, w in self._workers.items()}
 
     def loaded(self) -> list[Slot]:
         return list(self._slots.values())

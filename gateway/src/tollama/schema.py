@@ -198,6 +198,8 @@ class PsModel(msgspec.Struct, kw_only=True):
 
 class Ps(msgspec.Struct):
     models: list[PsModel]
+    failing: dict[str, str] = {}
+    """Families not restarted after repeated crashes, with the reason and their last log lines."""
 
 
 class ShowResponse(msgspec.Struct, kw_only=True):

@@ -41,9 +41,16 @@ class Settings:
     max_queue: int = field(
         default=512, metadata={"env": "TOLLAMA_MAX_QUEUE", "help": "forecast requests waiting at once before 503"}
     )
-    memory_budget: int = field(
-        default=0,
-        metadata={"env": "TOLLAMA_MEMORY_BUDGET", "help": "bytes of model memory before idle models are evicted (0 = no limit)"},
+    memory_budget: str = field(
+        default="auto",
+        metadata={
+            "env": "TOLLAMA_MEMORY_BUDGET",
+            "help": "RAM loaded models may take (measured) before idle ones are evicted or a load is refused (507): auto = 80% of the RAM available at start, 0 = no limit, or a size (8GiB)",
+        },
+    )
+    vram_budget: str = field(
+        default="0",
+        metadata={"env": "TOLLAMA_VRAM_BUDGET", "help": "the same for models on CUDA devices (0 = no gateway-side limit; a worker's CUDA OOM is 507 out_of_memory)"},
     )
     max_body_bytes: int = field(
         default=64 * 1024 * 1024, metadata={"env": "TOLLAMA_MAX_BODY_BYTES", "help": "largest request body accepted"}
@@ -111,8 +118,43 @@ class Settings:
         default=_SOURCE_ROOT / "registry.yaml", metadata={"env": "TOLLAMA_REGISTRY", "help": "the catalogue of pullable models"}
     )
     log_level: str = field(default="info", metadata={"env": "TOLLAMA_LOG_LEVEL", "help": "debug | info | warning | error"})
+    log_format: str = field(default="text", metadata={"env": "TOLLAMA_LOG_FORMAT", "help": "text | json (one JSON object a line, with the request id)"})
+    api_keys: str = field(
+        default="",
+        metadata={
+            "env": "TOLLAMA_API_KEYS",
+            "help": "comma-separated scope:key pairs (scopes admin | forecast); when set, every route but /, /healthz, /readyz and /api/version needs Authorization: Bearer <key>",
+        },
+    )
+    api_keys_file: Path | None = field(
+        default=None, metadata={"env": "TOLLAMA_API_KEYS_FILE", "help": "a file of scope:key pairs, one a line (# comments), added to TOLLAMA_API_KEYS"}
+    )
+    api_key: str = field(default="", metadata={"env": "TOLLAMA_API_KEY", "help": "the key the CLI and the Python client send (Authorization: Bearer)"})
+    import_dirs: str = field(
+        default="",
+        metadata={
+            "env": "TOLLAMA_IMPORT_DIRS",
+            "help": "server directories `FROM <path>` in a TSModelfile may import checkpoints from (comma separated; empty = none)",
+        },
+    )
+    origins: str = field(
+        default="",
+        metadata={
+            "env": "TOLLAMA_ORIGINS",
+            "help": "browser origins allowed by CORS besides loopback ones, comma separated ('*' wildcards; '*' alone = any)",
+        },
+    )
 
     def __post_init__(self) -> None:
+        host, port = parse_host(self.host, self.port)
+        object.__setattr__(self, "host", host)
+        object.__setattr__(self, "port", port)
+        from tollama.memory import parse_budget
+
+        for name in ("memory_budget", "vram_budget"):
+            parse_budget(str(getattr(self, name)), f"TOLLAMA_{name.upper()}", 0)  # malformed sizes fail at start
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"TOLLAMA_LOG_FORMAT={self.log_format!r}: must be text or json")
         self.gpu_assignment()  # malformed GPU settings fail when the settings are made, naming the entry
 
     def gpu_assignment(self, families: Collection[str] | None = None) -> GpuAssignment:
@@ -131,12 +173,24 @@ class Settings:
         return self.runtimes if self.runtimes is not None else self.home / "runtimes"
 
     @property
+    def import_roots(self) -> tuple[Path, ...]:
+        return tuple(Path(p.strip()).expanduser().resolve() for p in self.import_dirs.split(",") if p.strip())
+
+    @property
     def run_dir(self) -> Path:
         return self.home / "run"
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if host in ("0.0.0.0", "[::]"):  # a wildcard bind is reached on loopback
+            host = "127.0.0.1" if host == "0.0.0.0" else "[::1]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether the server binds a loopback address only."""
+        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -148,6 +202,29 @@ class Settings:
                 continue
             values[f.name] = _convert(f.type, raw, f.metadata["env"])
         return replace(cls(**values), **overrides)
+
+
+def parse_host(raw: str, port: int) -> tuple[str, int]:
+    """``TOLLAMA_HOST`` as Ollama takes ``OLLAMA_HOST``: ``host``, ``host:port``, ``:port``,
+    ``[v6]:port``, or with an ``http://`` scheme. A port in it wins over ``TOLLAMA_PORT``."""
+    text = raw.strip()
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        if scheme not in ("http", "https"):
+            raise ValueError(f"TOLLAMA_HOST={raw!r}: scheme {scheme!r} is not http")
+        text = rest.rstrip("/")
+    if text.startswith("["):
+        host, _, tail = text[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:  # a bare host name, IPv4 or IPv6 address
+        host, port_text = text, ""
+    if port_text:
+        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            raise ValueError(f"TOLLAMA_HOST={raw!r}: port {port_text!r} is not a number from 0 to 65535")
+        port = int(port_text)
+    return host or "127.0.0.1", port
 
 
 GpuIds = Literal["all"] | tuple[str, ...]
@@ -231,13 +308,28 @@ def _convert(kind: Any, raw: str, name: str) -> Any:
     return raw
 
 
+_SECRETS = ("hf_token", "api_keys", "api_key")
+
+
 def describe(settings: Settings) -> list[tuple[str, str, str, str]]:
     """Rows of (environment variable, current value, default, meaning) for every setting."""
     default = Settings()
     rows = []
     for f in fields(Settings):
         value = getattr(settings, f.name)
-        shown = "***" if f.name == "hf_token" and value else str(value)
+        shown = "***" if f.name in _SECRETS and value else str(value)
         default_shown = "~/.tollama" if f.name == "home" else str(getattr(default, f.name))
         rows.append((f.metadata["env"], shown, default_shown, f.metadata["help"]))
     return rows
+
+
+def access_notice(settings: Settings) -> str:
+    """The line ``tollama serve`` prints at start: who can reach the server, and with what."""
+    if settings.api_keys.strip() or settings.api_keys_file is not None:
+        return "API keys are required (TOLLAMA_API_KEYS / TOLLAMA_API_KEYS_FILE) on every route but /, /healthz, /readyz, /api/version"
+    if settings.loopback_only:
+        return "no API keys set: open to local clients only (loopback); set TOLLAMA_API_KEYS before binding another address"
+    return (
+        f"WARNING: no API keys set and bound to {settings.host}: anyone who reaches this port can pull, delete and forecast;"
+        " set TOLLAMA_API_KEYS"
+    )

@@ -22,6 +22,7 @@ from tollama.errors import (
     WorkerOutOfMemory,
     WorkerUnavailable,
 )
+from tollama.request_context import REQUEST_ID
 from tollama.worker_http import RawClient, RawResponse
 
 T = TypeVar("T")
@@ -75,9 +76,10 @@ class WorkerClient:
         self._log_tail = log_tail
 
     async def _call(self, method: str, path: str, kind: type[T], body: msgspec.Struct | None = None, timeout: float | None = None) -> T:
+        rid = REQUEST_ID.get()
         with _map_errors(self.family, self._log_tail):
             resp = await self._client.request(
-                method, path, content=wire.encode(body) if body is not None else None, headers=_HEADERS,
+                method, path, content=wire.encode(body) if body is not None else None, headers=_HEADERS if rid is None else {**_HEADERS, "x-request-id": rid},
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         if resp.status_code != 200:

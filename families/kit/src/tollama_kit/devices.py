@@ -73,3 +73,12 @@ def process_rss_bytes() -> int:
     import os
 
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def cuda_allocated_bytes(device: str) -> int:
+    """CUDA memory allocated by this process on ``device`` (0 off CUDA; imports torch only there)."""
+    if not device.startswith("cuda"):
+        return 0
+    import torch
+
+    return int(torch.cuda.memory_allocated(device))

@@ -52,6 +52,10 @@ class LoadedModel(msgspec.Struct, kw_only=True):
     device: str
     memory_bytes: int = 0
     loaded_at: float = 0.0
+    rss_bytes: int = 0
+    """Measured: the worker process's resident memory growth across the load."""
+    vram_bytes: int = 0
+    """Measured: CUDA memory allocated by the load (0 on CPU)."""
 
 
 class Info(msgspec.Struct, kw_only=True):
@@ -79,8 +83,13 @@ class LoadResponse(msgspec.Struct, kw_only=True):
     key: str
     device: str
     memory_bytes: int = 0
+    """The adapter's own figure (parameter and buffer bytes)."""
     load_ms: float = 0.0
     already_loaded: bool = False
+    rss_bytes: int = 0
+    """Measured: resident memory growth of the worker across the load."""
+    vram_bytes: int = 0
+    """Measured: CUDA memory allocated by the load (0 on CPU)."""
 
 
 class UnloadRequest(msgspec.Struct, kw_only=True):

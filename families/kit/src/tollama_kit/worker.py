@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from tollama_kit import protocol as wire
 from tollama_kit.adapter import Adapter, ForecastInput, ForecastOutput, Loaded
 from tollama_kit.arrays import to_input, to_wire
-from tollama_kit.devices import process_rss_bytes, release_memory, resolve_device
+from tollama_kit.devices import cuda_allocated_bytes, process_rss_bytes, release_memory, resolve_device
 from tollama_kit.errors import BadInput, KitError, ModelNotLoaded, map_adapter_errors
 
 T = TypeVar("T")
@@ -139,22 +139,31 @@ class Worker:
             held = self._models.get(req.key)
             if held is not None:
                 return wire.LoadResponse(
-                    key=req.key, device=held.info.device, memory_bytes=held.info.memory_bytes, already_loaded=True
+                    key=req.key, device=held.info.device, memory_bytes=held.info.memory_bytes, already_loaded=True,
+                    rss_bytes=held.info.rss_bytes, vram_bytes=held.info.vram_bytes,
                 )
             device = resolve_device(req.device)
             start = time.perf_counter()
 
-            def _load() -> Loaded:
+            def _load() -> tuple[Loaded, int, int]:
+                # Measured in the adapter thread, where loads and forecasts run one at a time.
+                rss0, vram0 = process_rss_bytes(), cuda_allocated_bytes(device)
                 with map_adapter_errors("load"):
-                    return self.adapter.load(req.name, req.path, device, dict(req.options))
+                    loaded = self.adapter.load(req.name, req.path, device, dict(req.options))
+                rss = max(0, process_rss_bytes() - rss0)
+                vram = max(0, cuda_allocated_bytes(loaded.device) - vram0)
+                return loaded, rss, vram
 
-            loaded = await self._run(_load)
+            loaded, rss, vram = await self._run(_load)
             load_ms = (time.perf_counter() - start) * 1000
             info = wire.LoadedModel(
-                key=req.key, name=req.name, device=loaded.device, memory_bytes=loaded.memory_bytes, loaded_at=time.time()
+                key=req.key, name=req.name, device=loaded.device, memory_bytes=loaded.memory_bytes, loaded_at=time.time(),
+                rss_bytes=rss, vram_bytes=vram,
             )
             self._models[req.key] = _Held(info=info, loaded=loaded)
-            return wire.LoadResponse(key=req.key, device=loaded.device, memory_bytes=loaded.memory_bytes, load_ms=load_ms)
+            return wire.LoadResponse(
+                key=req.key, device=loaded.device, memory_bytes=loaded.memory_bytes, load_ms=load_ms, rss_bytes=rss, vram_bytes=vram
+            )
 
     async def unload(self, req: wire.UnloadRequest) -> wire.UnloadResponse:
         held = self._models.pop(req.key, None)

@@ -62,7 +62,8 @@ async def _counted(forecaster: Forecaster, metrics: Metrics, req: ForecastReques
     except TollamaError as exc:
         metrics.forecast_done(req.model, status_of(exc), time.perf_counter() - t0)
         raise
-    metrics.forecast_done(req.model, 200, time.perf_counter() - t0)
+    metrics.forecast_done(resp.model, 200, time.perf_counter() - t0, installed=True)
+    metrics.served(resp.model, queue_ms=resp.queue_ms, load_ms=resp.load_ms, series=len(resp.forecasts))
     return resp
 
 
@@ -186,13 +187,14 @@ async def validate_request(request: Request[Any, Any, Any], forecaster: NamedDep
 @get("/api/ps", sync_to_thread=False)
 def ps(scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -> Response[bytes]:
     now = scheduler.clock()
-    return _json(Ps(models=[models.ps_entry(slot, now) for slot in scheduler.loaded()]))
+    return _json(Ps(models=[models.ps_entry(slot, now) for slot in scheduler.loaded()], failing=scheduler.crash_policy.failing_families()))
 
 
 @post("/api/stop", status_code=200)
 async def stop(request: Request[Any, Any, Any], scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -> Response[bytes]:
     req = decode(await read_body(request), StopRequest)
     resolved = models.resolve(req.ref())
+    scheduler.crash_policy.reset(resolved.entry.family)  # `tollama stop` also clears a failing family
     stopped = await scheduler.stop_model(resolved.digest)
     return _json({"model": resolved.ref.full, "stopped": stopped})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -105,10 +106,10 @@ async def _ndjson(first: PullEvent, rest: AsyncIterator[PullEvent], models: Name
 
 
 @post("/api/create", status_code=200)
-async def create(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes] | Stream:
+async def create(request: Request[Any, Any, Any], models: NamedDependency[Models], import_roots: NamedDependency[tuple[Path, ...]]) -> Response[bytes] | Stream:
     req = decode(await read_body(request), CreateRequest)
     text = req.modelfile if req.modelfile is not None else _modelfile_from_parts(req)
-    creator = Creator(models)
+    creator = Creator(models, import_roots)
     events = await asyncio.to_thread(lambda: list(creator.create(req.ref(), text)))
     if not req.stream:
         return _json(events[-1])

@@ -11,9 +11,9 @@ from tollama_kit.protocol import PROTOCOL_VERSION
 
 from tollama import __version__
 from tollama.forecasting import Forecaster
-from tollama.metrics import Metrics
+from tollama.metrics import CONTENT_TYPE, Metrics
 from tollama.models import Models
-from tollama.scheduler import Scheduler
+from tollama.readiness import ReadinessCheck
 
 _JSON = msgspec.json.Encoder()
 
@@ -45,14 +45,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", sync_to_thread=False)
-def readyz(models: NamedDependency[Models]) -> dict[str, Any]:
-    return {"status": "ready", "models": len(models.registry)}
+@get("/readyz")
+async def readyz(readiness: NamedDependency[ReadinessCheck]) -> Response[bytes]:
+    """200 when the gateway, the store and every static or running worker answer; else 503 naming what fails."""
+    result = await readiness()
+    return Response(_JSON.encode(result.body()), status_code=200 if result.ok else 503, media_type="application/json")
 
 
-@get("/metrics", sync_to_thread=False, media_type="text/plain; version=0.0.4")
-def metrics(metrics: NamedDependency[Metrics], scheduler: NamedDependency[Scheduler]) -> str:
-    return metrics.render(scheduler)
+@get("/metrics", sync_to_thread=False)
+def metrics(metrics: NamedDependency[Metrics]) -> Response[bytes]:
+    return Response(metrics.render(), media_type=CONTENT_TYPE)
 
 
 ROUTES = [root, version, info, healthz, readyz, metrics]

@@ -16,13 +16,13 @@ from tollama.cli import render
 from tollama.cli.inputs import InputError, read_input, write_output
 from tollama.client import ApiError, Client, ServerUnreachable
 from tollama.errors import ModelNotFound, RuntimeNotInstalled
-from tollama.settings import Settings, describe
+from tollama.settings import Settings, access_notice, describe
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 
 
 def _client(settings: Settings) -> Client:
-    return Client(settings.base_url)
+    return Client(settings.base_url, api_key=settings.api_key)
 
 
 def _print_json(obj: Any) -> None:
@@ -48,6 +48,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             sys.stderr.write(f"tollama {version} listening on http://{settings.host}:{port} (home {settings.home})\n")
             sys.stderr.flush()
 
+    sys.stderr.write(access_notice(settings) + "\n")
     _Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)).run()
     return EXIT_OK
 

@@ -42,6 +42,7 @@ from tollama_kit.protocol import PROTOCOL_VERSION
 
 from tollama.errors import RuntimeNotInstalled, TollamaError, WorkerUnavailable
 from tollama.runtime.base import WorkerHandle
+from tollama.runtime.owner import OWNER, owner_alive, this_gateway
 from tollama.runtime.process import ProcessRuntime, ProcessWorker
 from tollama.settings import Settings
 from tollama.worker_client import WorkerClient
@@ -106,6 +107,7 @@ class DockerRuntime:
         self.request_timeout = settings.request_timeout
         self.threads = settings.worker_threads
         self.labels = {MANAGED: "1", "tollama.instance": self.instance}
+        self.owner = this_gateway()
         self._workers: dict[str, DockerWorker] = {}  # by container id
         self._images: dict[str, bool] = {}
         self._images_at = 0.0
@@ -145,15 +147,29 @@ class DockerRuntime:
         return DockerOrProcess(self, process)
 
     def reconcile(self) -> list[str]:
-        """Remove this instance's managed containers left behind by a previous gateway."""
+        """Remove this instance's managed containers left behind by a gateway that is gone.
+
+        Containers of a live owner (:mod:`tollama.runtime.owner`) are kept; one already going away
+        (404, or 409 "removal already in progress") is not an error."""
         removed = []
         with _engine_errors("removing orphaned worker containers"):
             for container in self.client.containers.list(all=True, filters={"label": self._label_filter()}):
+                owner = container.labels.get(OWNER)
+                if owner_alive(owner):
+                    log.info("keeping worker container %s: its gateway %s is alive", container.name, owner)
+                    continue
                 log.warning(
                     "removing orphaned worker container %s (%s)", container.name, container.labels.get("tollama.family")
                 )
-                with contextlib.suppress(docker.errors.NotFound):
+                try:
                     container.remove(force=True)
+                except docker.errors.NotFound:
+                    continue
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:
+                        raise
+                    log.info("worker container %s is already being removed", container.name)
+                    continue
                 removed.append(container.id)
         return removed
 
@@ -259,7 +275,7 @@ class DockerRuntime:
         options: dict[str, Any] = {
             "name": name,
             "detach": True,
-            "labels": {**self.labels, "tollama.family": family},
+            "labels": {**self.labels, "tollama.family": family, OWNER: self.owner},
             "volumes": {self.store_source: {"bind": self.mount_point, "mode": "ro"}},
             "environment": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
         }

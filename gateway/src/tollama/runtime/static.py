@@ -6,6 +6,7 @@ scheduler still unloads models, which is how memory is returned).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -67,6 +68,21 @@ class StaticRuntime:
         worker = StaticWorker(family, self.workers[family], self.request_timeout)
         await worker.client.health(timeout=5.0)
         return worker
+
+    def probes(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """A health probe per configured worker (``/readyz``), each on its own short-lived client."""
+
+        def probe_for(family: str, url: str) -> Callable[[], Awaitable[None]]:
+            async def probe() -> None:
+                client = WorkerClient(family, httpx.AsyncClient(base_url=url, timeout=2.0))
+                try:
+                    await client.health(timeout=2.0)
+                finally:
+                    await client.aclose()
+
+            return probe
+
+        return {family: probe_for(family, url) for family, url in self.workers.items()}
 
     async def stop(self, handle: WorkerHandle) -> None:
         assert isinstance(handle, StaticWorker)

@@ -1,0 +1,64 @@
+"""``/readyz`` tells the truth about what can serve: a real static worker process, then killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import ROOT, family_python, free_port
+from litestar.testing import TestClient
+from tollama.app import create_app
+from tollama.settings import Settings
+
+
+@pytest.fixture
+def static_worker() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    python = family_python("baseline")
+    port = free_port()
+    proc = subprocess.Popen([str(python), "-m", "tollama_kit", "--family", "baseline", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert time.monotonic() < deadline, "the static worker did not answer within 60 s"
+        time.sleep(0.1)
+    try:
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_readyz_fails_naming_a_killed_static_worker(tmp_path: Path, static_worker: tuple[subprocess.Popen[bytes], str]) -> None:
+    proc, url = static_worker
+    settings = Settings(home=tmp_path / "home", runtime="static", static_workers=f"baseline={url}")
+    with TestClient(create_app(settings), timeout=60) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"gateway": "ok", "store": "ok", "worker:baseline": "ok"}
+        resp = client.post("/api/forecast", json={"model": "naive", "horizon": 2, "series": [[1, 2, 3]]})
+        assert resp.status_code == 200, resp.text
+
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        not_ready = client.get("/readyz")
+        assert not_ready.status_code == 503
+        body: dict[str, Any] = not_ready.json()
+        assert body["code"] == "not_ready" and body["failing"] == ["worker:baseline"]
+        assert "baseline" in body["error"] and body["checks"]["store"] == "ok"
+        failed = client.post("/api/forecast", json={"model": "naive", "horizon": 2, "series": [[1, 2, 3]]})
+        assert failed.status_code == 503 and failed.json()["code"] == "worker_unavailable"
