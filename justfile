@@ -40,9 +40,15 @@ images variant="cpu":
     bash scripts/build-image.sh gateway
     for f in {{families}}; do bash scripts/build-image.sh $f {{variant}}; done
 
+# the test-only environment with fev and GluonTS, for the metric parity tests (tests/evaluation)
+[group('setup')]
+fev-env:
+    uv venv -q --allow-existing -p 3.11 .cache/fev-env
+    uv pip install -q --require-hashes --no-deps -r tests/evaluation/requirements-fev.lock -p .cache/fev-env/bin/python
+
 # everything CI runs: lint, types, each family's own suite, then the gateway suite (last line: pytest's summary)
 [group('test')]
-test: check runtimes-for-tests test-families docker-engine
+test: check runtimes-for-tests test-families docker-engine fev-env
     python -m pytest tests -p no:cacheprovider
 
 # the fast tier: unit tests with fakes, no processes, no Docker
