@@ -20,11 +20,13 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
 
 from tollama import __version__
+from tollama.api import evaluate as evaluate_routes
 from tollama.api import forecast as forecast_routes
 from tollama.api import models as model_routes
 from tollama.api import system as system_routes
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
 from tollama.errors import TollamaError
+from tollama.evaluation.evaluator import Evaluator
 from tollama.forecasting import Forecaster
 from tollama.hub import HubClient
 from tollama.keepalive import parse_keep_alive
@@ -58,6 +60,7 @@ class Services:
             self.models, self.scheduler, runtime, device=settings.device, max_series=settings.max_series,
             default_keep_alive=keep_alive,
         )
+        self.evaluator = Evaluator(self.forecaster)
         self._hub_transport = hub_transport
         self._http: httpx.AsyncClient | None = None
         self._puller: Puller | None = None
@@ -101,10 +104,11 @@ def create_app(
     fast = forecast_routes.FastForecastConfig(forecaster=services.forecaster, metrics=services.metrics, max_body_bytes=settings.max_body_bytes)
     forecast_route = forecast_routes.forecast_route(fast if fast_forecast else None)
     return Litestar(
-        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES],
+        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES, *evaluate_routes.ROUTES],
         dependencies={
             "models": const(services.models),
             "forecaster": const(services.forecaster),
+            "evaluator": const(services.evaluator),
             "scheduler": const(services.scheduler),
             "puller": Provide(lambda: services.puller, use_cache=False, sync_to_thread=False),
             "metrics": const(services.metrics),

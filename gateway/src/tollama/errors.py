@@ -11,6 +11,7 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     TollamaError
     ├── InvalidRequest           400 invalid_request     malformed body, wrong type, unknown field
     │   ├── InvalidValue         400 invalid_value       a value outside its limits (path/limit/value)
+    │   │   └── NotEnoughHistory 400 not_enough_history  no series gives the backtest windows asked for
     │   ├── InvalidModelName     400 invalid_model_name  empty, path-like or hostile model names
     │   └── LicenseNotAccepted   403 license_not_accepted
     ├── ModelNotFound            404 model_not_found     not installed / not in the catalogue
@@ -54,6 +55,12 @@ class InvalidValue(InvalidRequest):
 
     def __init__(self, message: str, *, path: str, value: Any = None, limit: Any = None, **details: Any) -> None:
         super().__init__(message, path=path, value=value, limit=limit, **details)
+
+
+class NotEnoughHistory(InvalidValue):
+    """An evaluation asks for more backtest windows than any series can give (path/limit/value)."""
+
+    code = "not_enough_history"
 
 
 class InvalidModelName(InvalidRequest):
@@ -130,6 +137,7 @@ STATUS: dict[str, int] = {
     "invalid_request": 400,
     "invalid_value": 400,
     "invalid_model_name": 400,
+    "not_enough_history": 400,
     "license_not_accepted": 403,
     "model_not_found": 404,
     "variant_not_pulled": 404,

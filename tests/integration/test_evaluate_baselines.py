@@ -1,0 +1,87 @@
+"""/api/evaluate through a real server and the real baseline worker, checked against forecasts made one by one.
+
+Each (model, window, series) forecast of the evaluation must equal a plain /api/forecast of the same
+cut with its actuals; each window's metrics must equal tollama's numpy metrics (proved equal to fev in
+tests/evaluation) over those one-by-one forecasts; seasonal-naive's skill against itself is 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from conftest import family_python, tollama_server
+from tollama import timeaxis
+from tollama.evaluation import metrics, scoring
+
+MODELS = ["naive", "seasonal-naive", "auto-ets"]
+METRICS = ["MASE", "WQL", "SMAPE", "RMSSE", "coverage"]
+HORIZON, WINDOWS = 6, 3
+
+
+def _series() -> list[dict[str, object]]:
+    from statsmodels.datasets import elnino, macrodata
+
+    nino = elnino.load_pandas().data.drop(columns="YEAR").to_numpy().ravel()
+    macro = macrodata.load_pandas().data
+    return [
+        {"id": "elnino", "target": [float(v) for v in nino[-120:]], "start": "1991-01-01", "freq": "MS"},
+        {"id": "infl", "target": [float(v) for v in macro["infl"].to_numpy()[-80:]], "start": "1989-01-01", "freq": "QS"},
+        {"id": "short", "target": [float(v) for v in nino[:20]], "start": "1950-01-01", "freq": "MS"},
+    ]
+
+
+def _same(a: dict[str, float | None], b: dict[str, float | None]) -> None:
+    assert set(a) == set(b), (a, b)
+    for k, x in a.items():
+        y = b[k]
+        assert (x is None) == (y is None), (k, x, y)
+        if x is not None:
+            assert x == pytest.approx(y, rel=1e-6), (k, x, y)
+
+
+@pytest.mark.slow
+def test_evaluate_equals_forecasts_one_by_one(tmp_path: Path) -> None:
+    family_python("baseline")
+    series = _series()
+    levels = [0.1, 0.5, 0.9]
+    with tollama_server(tmp_path / "home") as env, httpx.Client(base_url=f"http://127.0.0.1:{env['TOLLAMA_PORT']}", timeout=300) as http:
+        resp = http.post("/api/evaluate", json={"models": MODELS, "series": series, "horizon": HORIZON, "windows": WINDOWS,
+                                                "metrics": METRICS, "quantiles": levels, "return_forecasts": True})
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert [r["model"] for r in body["leaderboard"]] != [] and {r["model"] for r in body["leaderboard"]} == {f"{m}" for m in MODELS}
+        rows = {r["model"]: r for r in body["leaderboard"]}
+        assert rows["seasonal-naive"]["skill"] == pytest.approx(0.0)
+        assert sorted(r["rank"] for r in rows.values()) == [1, 2, 3]
+        # 20 points: the cuts at 2 and 8 are too short for a 12-month season; the worker's refusal drops just them
+        assert any("series 'short': windows [0, 1] skipped" in w for w in rows["seasonal-naive"]["warnings"]), rows["seasonal-naive"]["warnings"]
+        for result in body["results"]:
+            model = result["model"]
+            assert [w["window"] for w in result["windows"]] == list(range(WINDOWS))
+            per_window = []
+            for w in result["windows"]:
+                items = []
+                for s_res in w["series"]:
+                    src = next(s for s in series if s["id"] == s_res["id"])
+                    target = src["target"]
+                    assert isinstance(target, list)
+                    cut = len(target) - HORIZON - (WINDOWS - 1 - w["window"]) * HORIZON
+                    freq = timeaxis.parse_freq(str(src["freq"]))
+                    assert s_res["cutoff"] == timeaxis.fmt(timeaxis.axis(timeaxis.parse_timestamp(str(src["start"])), freq, cut)[-1], "2000-01-01")
+                    one = http.post("/api/forecast", json={"model": model, "horizon": HORIZON, "quantiles": levels, "metrics": METRICS, "series": [
+                        {"id": src["id"], "target": target[:cut], "start": src["start"], "freq": src["freq"], "actuals": target[cut:cut + HORIZON]}]})
+                    assert one.status_code == 200, one.text
+                    f = one.json()["forecasts"][0]
+                    np.testing.assert_allclose(s_res["forecast"]["mean"], f["mean"], rtol=1e-6)
+                    _same(s_res["metrics"], f["metrics"])
+                    items.append(scoring.Item(history=[target[:cut]], actuals=[target[cut:cut + HORIZON]], mean=[f["mean"]],
+                                              quantiles=[[f["quantiles"][str(q)]] for q in levels], seasonality={"MS": 12, "QS": 4}[str(src["freq"])]))
+                window_metrics = metrics.compute(METRICS, scoring.arrays(items, tuple(levels)))
+                _same(w["metrics"], window_metrics)
+                per_window.append(window_metrics)
+            _same(rows[model]["metrics"], metrics.mean_over_windows(per_window))
+        # the short series (20 points) gives its windows; all three series are in every window
+        assert all(len(w["series"]) == 3 for w in body["results"][0]["windows"])
