@@ -85,3 +85,23 @@ def test_evaluate_equals_forecasts_one_by_one(tmp_path: Path) -> None:
             _same(rows[model]["metrics"], metrics.mean_over_windows(per_window))
         # the short series (20 points) gives its windows; all three series are in every window
         assert all(len(w["series"]) == 3 for w in body["results"][0]["windows"])
+
+
+@pytest.mark.slow
+def test_auto_picks_the_better_baseline_per_series(tmp_path: Path) -> None:
+    family_python("baseline")
+    import math
+
+    seasonal = [10 + 5 * math.sin(2 * math.pi * t / 12) for t in range(72)]  # seasonal-naive is exact
+    trend = [float(t) for t in range(72)]  # naive is off by h; seasonal-naive by 12
+    with tollama_server(tmp_path / "home") as env, httpx.Client(base_url=f"http://127.0.0.1:{env['TOLLAMA_PORT']}", timeout=300) as http:
+        resp = http.post("/api/forecast", json={
+            "model": "auto", "horizon": 6, "freq": "MS", "options": {"candidates": ["naive", "seasonal-naive"], "selection_windows": 2},
+            "series": [{"id": "s", "target": seasonal, "start": "2018-01-01"}, {"id": "t", "target": trend, "start": "2018-01-01"}]})
+        assert resp.status_code == 200, resp.text
+        s, t = resp.json()["forecasts"]
+        assert s["model"] == "seasonal-naive:latest" and t["model"] == "naive:latest"
+        assert s["scores"]["seasonal-naive"] < s["scores"]["naive"] and t["scores"]["naive"] < t["scores"]["seasonal-naive"]
+        direct = http.post("/api/forecast", json={"model": "seasonal-naive", "horizon": 6, "freq": "MS",
+                                                  "series": [{"id": "s", "target": seasonal, "start": "2018-01-01"}]}).json()
+        assert s["mean"] == direct["forecasts"][0]["mean"]

@@ -132,3 +132,26 @@ def test_evaluate_unknown_model_and_rank_metric(client: TestClient[Any]) -> None
     assert client.post("/api/evaluate", json={"models": ["nope"], "series": SERIES, "horizon": 2}).json()["code"] == "model_not_found"
     resp = client.post("/api/evaluate", json={"models": [MODEL], "series": SERIES, "horizon": 2, "metrics": ["coverage", "MAE"]})
     assert resp.status_code == 400 and resp.json()["path"] == "$.metrics[0]"
+
+
+def test_auto_chooses_per_series_caches_and_falls_back(client: TestClient[Any], runtime: InProcessRuntime) -> None:
+    body = {"model": "auto", "horizon": 2, "options": {"candidates": [MODEL, "chronos-2"]},
+            "series": [{"id": "long", "target": [1, 2, 3, 4, 5, 6]}, {"id": "tiny", "target": [1, 2]}]}
+    resp = client.post("/api/forecast", json=body)
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["model"] == "auto"
+    long, tiny = out["forecasts"]
+    assert long["model"] == f"{MODEL}:latest" and set(long["scores"]) == {MODEL, "chronos-2"}
+    assert long["mean"] == [6.0, 6.0]
+    assert tiny["model"] == f"{MODEL}:latest" and tiny["scores"] == {}  # the fallback, with no scores
+    assert any("$.series[1]: too short to backtest; served by the fallback" in w for w in out["warnings"])
+    calls = len(runtime.adapter.calls)
+    again = client.post("/api/forecast", json={**body, "series": [body["series"][0]]}).json()
+    assert again["forecasts"][0]["scores"] == long["scores"]
+    assert len(runtime.adapter.calls) == calls + 1  # the cached choice costs one forecast, no backtest
+
+
+def test_auto_refuses_unknown_candidates(client: TestClient[Any]) -> None:
+    resp = client.post("/api/forecast", json={"model": "auto", "horizon": 2, "options": {"candidates": ["nope"]}, "series": [[1, 2, 3]]})
+    assert resp.status_code == 404 and resp.json()["code"] == "model_not_found"

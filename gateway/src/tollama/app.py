@@ -26,6 +26,7 @@ from tollama.api import models as model_routes
 from tollama.api import system as system_routes
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
 from tollama.errors import TollamaError
+from tollama.evaluation.auto import AutoForecaster
 from tollama.evaluation.evaluator import Evaluator
 from tollama.forecasting import Forecaster
 from tollama.hub import HubClient
@@ -61,6 +62,7 @@ class Services:
             default_keep_alive=keep_alive,
         )
         self.evaluator = Evaluator(self.forecaster)
+        self.forecaster.auto = AutoForecaster(self.evaluator).forecast
         self._hub_transport = hub_transport
         self._http: httpx.AsyncClient | None = None
         self._puller: Puller | None = None

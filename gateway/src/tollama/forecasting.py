@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +57,8 @@ class Forecaster:
         self.device = device
         self.max_series = max_series
         self.default_keep_alive = default_keep_alive
+        self.auto: Callable[[ForecastRequest, Emit | None], Awaitable[ForecastResponse]] | None = None
+        """Serves ``model: "auto"`` (:class:`~tollama.evaluation.auto.AutoForecaster`), wired by the app."""
 
     def prepare(self, req: ForecastRequest, max_series: int | None = None) -> Prepared:
         requested = self.models.resolve(req.model)
@@ -116,6 +118,8 @@ class Forecaster:
 
     async def forecast(self, req: ForecastRequest, emit: Emit | None = None, *, max_series: int | None = None) -> ForecastResponse:
         """``max_series`` lifts the per-request series limit for callers that batch on their own (evaluation)."""
+        if req.model == "auto" and self.auto is not None:
+            return await self.auto(req, emit)
         start = time.perf_counter()
         return await self.run(req, self.prepare(req, max_series), emit, start)
 
