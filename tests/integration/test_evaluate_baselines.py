@@ -7,12 +7,13 @@ tests/evaluation) over those one-by-one forecasts; seasonal-naive's skill agains
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from conftest import family_python, tollama_server
+from conftest import family_python, tollama_cli, tollama_server
 from tollama import timeaxis
 from tollama.evaluation import metrics, scoring
 
@@ -105,3 +106,31 @@ def test_auto_picks_the_better_baseline_per_series(tmp_path: Path) -> None:
         direct = http.post("/api/forecast", json={"model": "seasonal-naive", "horizon": 6, "freq": "MS",
                                                   "series": [{"id": "s", "target": seasonal, "start": "2018-01-01"}]}).json()
         assert s["mean"] == direct["forecasts"][0]["mean"]
+
+
+@pytest.mark.slow
+def test_cli_evaluate_and_run_auto(tmp_path: Path) -> None:
+    family_python("baseline")
+    series = _series()[:2]
+    csv_in = tmp_path / "series.csv"
+    rows = ["id,timestamp,value"]
+    for s in series[:1]:  # monthly elnino, long format with timestamps
+        target = s["target"]
+        assert isinstance(target, list)
+        rows += [f"{s['id']},{1991 + m // 12}-{m % 12 + 1:02d}-01,{v}" for m, v in enumerate(target)]
+    csv_in.write_text("\n".join(rows) + "\n")
+    with tollama_server(tmp_path / "home") as env:
+        out_csv = tmp_path / "results.csv"
+        ran = tollama_cli(env, "evaluate", "--input", str(csv_in), "--models", "naive,seasonal-naive", "--horizon", "6", "--windows", "2", "--output", str(out_csv))
+        assert ran.returncode == 0, ran.stderr
+        assert "seasonal-naive" in ran.stdout and "win rate" in ran.stdout and "MASE" in ran.stdout
+        lines = out_csv.read_text().splitlines()
+        assert lines[0] == "model,window,series,cutoff,MASE,WQL,SMAPE" and len(lines) == 1 + 2 * 2
+        as_json = tollama_cli(env, "evaluate", "--input", str(csv_in), "--models", "naive", "--horizon", "6", "--json")
+        assert as_json.returncode == 0, as_json.stderr
+        assert json.loads(as_json.stdout)["leaderboard"][0]["model"] == "naive"
+        bad = tollama_cli(env, "evaluate", "--input", str(csv_in), "--models", "naive", "--horizon", "6", "--windows", "40")
+        assert (bad.returncode != 0 and "not_enough_history" in bad.stderr + bad.stdout) or "windows" in bad.stderr
+        auto = tollama_cli(env, "run", "auto", "--input", str(csv_in), "--horizon", "3", "--json")
+        assert auto.returncode == 0, auto.stderr
+        assert json.loads(auto.stdout)["forecasts"][0]["model"] in {f"{m}:latest" for m in ("naive", "seasonal-naive", "auto-ets", "auto-theta")}

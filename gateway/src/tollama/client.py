@@ -99,6 +99,10 @@ class Client:
     def forecast(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "/api/forecast", {**request, "stream": False})  # type: ignore[no-any-return]
 
+    def evaluate(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """``POST /api/evaluate`` streamed: progress events, then ``{"status": "done", "response": …}``."""
+        return self._stream("/api/evaluate", {**request, "stream": True})
+
     def validate(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "/api/validate", request)  # type: ignore[no-any-return]
 
