@@ -46,9 +46,15 @@ images variant="cpu":
     bash scripts/build-image.sh gateway
     for f in {{families}}; do bash scripts/build-image.sh $f {{variant}}; done
 
+# the test-only environment with fev and GluonTS, for the metric parity tests (tests/evaluation)
+[group('setup')]
+fev-env:
+    uv venv -q --allow-existing -p 3.11 .cache/fev-env
+    uv pip install -q --require-hashes --no-deps -r tests/evaluation/requirements-fev.lock -p .cache/fev-env/bin/python
+
 # everything CI runs: lint, types, each family's own suite, then the gateway suite (last line: pytest's summary)
 [group('test')]
-test: check runtimes-for-tests interop-env test-families docker-engine
+test: check runtimes-for-tests interop-env fev-env test-families docker-engine
     python -m pytest tests -p no:cacheprovider
 
 # the fast tier: unit tests with fakes, no processes, no Docker

@@ -49,9 +49,11 @@ def schemas_json() -> str:
     """JSON Schema of every public request and response body (msgspec's own, exact)."""
     import msgspec
     from tollama import schema
+    from tollama.evaluation import schema as evaluation
 
     kinds = [schema.ForecastRequest, schema.ForecastResponse, schema.ValidateResponse, schema.StreamEvent, schema.PullRequest,
-             schema.ShowRequest, schema.ShowResponse, schema.CopyRequest, schema.NameRequest, schema.Tags, schema.Ps]
+             schema.ShowRequest, schema.ShowResponse, schema.CopyRequest, schema.NameRequest, schema.Tags, schema.Ps,
+             evaluation.EvaluateRequest, evaluation.EvaluateResponse, evaluation.EvaluateEvent]
     (refs, components) = msgspec.json.schema_components(kinds, ref_template="#/components/schemas/{name}")
     return json.dumps({"bodies": dict(zip([k.__name__ for k in kinds], refs, strict=True)), "components": components}, indent=2, sort_keys=True) + "\n"
 

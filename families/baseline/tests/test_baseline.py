@@ -103,6 +103,19 @@ def test_parity_airline(worker: TestClient[Any], snapshots: dict[str, Path], air
     np.testing.assert_allclose(q, d_q, rtol=1e-4, atol=1e-4)
 
 
+def test_a_series_of_its_own_frequency_gets_its_own_season(
+    worker: TestClient[Any], snapshots: dict[str, Path], airline: np.ndarray
+) -> None:
+    # One batch, freq "MS" (12); the second series says "QS" (4): each is the direct call with its season.
+    quarterly = wire.Series(id="q", target=pack(np.atleast_2d(airline[:60].astype(np.float32))), length=60, freq="QS")
+    _, [(m_mean, _), (q_mean, _)] = _forecast(worker, "seasonal-naive", [_series("m", airline), quarterly], 8, freq="MS")
+    [(d_m, _)] = _direct("seasonal-naive", snapshots["seasonal-naive"], {"m": airline}, 8, {"season_length": 12})
+    [(d_q, _)] = _direct("seasonal-naive", snapshots["seasonal-naive"], {"q": airline[:60]}, 8, {"season_length": 4})
+    np.testing.assert_allclose(m_mean, d_m, rtol=1e-5)
+    np.testing.assert_allclose(q_mean, d_q, rtol=1e-5)
+    assert not np.allclose(d_m[0, :4], d_q[0, :4])  # the two seasons really differ
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_parity_co2(worker: TestClient[Any], snapshots: dict[str, Path], co2: np.ndarray, model: str) -> None:
     # Weekly ("W-SAT" → 52); six years of context keeps AutoETS's seasonal search to a few seconds.

@@ -22,6 +22,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 
 from tollama import __version__
+from tollama.api import evaluate as evaluate_routes
 from tollama.api import forecast as forecast_routes
 from tollama.api import kserve as kserve_routes
 from tollama.api import models as model_routes
@@ -33,6 +34,8 @@ from tollama.api.cors import cors_config
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
 from tollama.api.request_id import RequestIdMiddleware, before_send
 from tollama.errors import TollamaError
+from tollama.evaluation.auto import AutoForecaster
+from tollama.evaluation.evaluator import Evaluator
 from tollama.forecasting import Forecaster
 from tollama.hub import HubClient
 from tollama.keepalive import parse_keep_alive
@@ -70,6 +73,8 @@ class Services:
             self.models, self.scheduler, runtime, device=settings.device, max_series=settings.max_series,
             default_keep_alive=keep_alive,
         )
+        self.evaluator = Evaluator(self.forecaster)
+        self.forecaster.auto = AutoForecaster(self.evaluator).forecast
         self._hub_transport = hub_transport
         self._http: httpx.AsyncClient | None = None
         self._puller: Puller | None = None
@@ -122,11 +127,12 @@ def create_app(
     fast = forecast_routes.FastForecastConfig(forecaster=services.forecaster, metrics=services.metrics, max_body_bytes=settings.max_body_bytes)
     forecast_route = forecast_routes.forecast_route(fast if fast_forecast else None)
     return Litestar(
-        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES,
+        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES, *evaluate_routes.ROUTES,
                         *nixtla_routes.ROUTES, *kserve_routes.ROUTES, *sagemaker_routes.ROUTES],
         dependencies={
             "models": const(services.models),
             "forecaster": const(services.forecaster),
+            "evaluator": const(services.evaluator),
             "scheduler": const(services.scheduler),
             "puller": Provide(lambda: services.puller, use_cache=False, sync_to_thread=False),
             "metrics": const(services.metrics),

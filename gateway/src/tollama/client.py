@@ -203,6 +203,10 @@ class Client:
         """The forecast's NDJSON events (queued, loading, running, done); an error line raises its class."""
         return self._stream("/api/forecast", {**request, "stream": True})
 
+    def evaluate(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """``POST /api/evaluate`` streamed: progress events, then ``{"status": "done", "response": …}``."""
+        return self._stream("/api/evaluate", {**request, "stream": True})
+
     def validate(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "/api/validate", request)  # type: ignore[no-any-return]
 

@@ -15,6 +15,7 @@ Ollama clients read ``error``, programs branch on ``code``. Validation errors ad
     TollamaError
     ├── InvalidRequest           400 invalid_request     malformed body, wrong type, unknown field
     │   ├── InvalidValue         400 invalid_value       a value outside its limits (path/limit/value)
+    │   │   └── NotEnoughHistory 400 not_enough_history  no series gives the backtest windows asked for
     │   ├── InvalidModelName     400 invalid_model_name  empty, path-like or hostile model names
     │   ├── InvalidTable         400 invalid_table       a long-format table that cannot be read (row/line, column, value)
     │   └── LicenseNotAccepted   403 license_not_accepted
@@ -66,6 +67,12 @@ class InvalidValue(InvalidRequest):
 
     def __init__(self, message: str, *, path: str, value: Any = None, limit: Any = None, **details: Any) -> None:
         super().__init__(message, path=path, value=value, limit=limit, **details)
+
+
+class NotEnoughHistory(InvalidValue):
+    """An evaluation asks for more backtest windows than any series can give (path/limit/value)."""
+
+    code = "not_enough_history"
 
 
 class InvalidModelName(InvalidRequest):
@@ -183,6 +190,7 @@ STATUS: dict[str, int] = {
     "invalid_value": 400,
     "invalid_model_name": 400,
     "invalid_table": 400,
+    "not_enough_history": 400,
     "unauthorized": 401,
     "license_not_accepted": 403,
     "forbidden": 403,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from tollama_kit import protocol as wire
 
 from tollama.errors import InvalidValue, VariantNotPulled
+from tollama.evaluation import scoring
 from tollama.models import Models, Resolved
 from tollama.registry import RegistryEntry, pick_variant
 from tollama.runtime.base import Runtime
@@ -55,12 +56,14 @@ class Forecaster:
         self.device = device
         self.max_series = max_series
         self.default_keep_alive = default_keep_alive
+        self.auto: Callable[[ForecastRequest, Emit | None], Awaitable[ForecastResponse]] | None = None
+        """Serves ``model: "auto"`` (:class:`~tollama.evaluation.auto.AutoForecaster`), wired by the app."""
 
-    def prepare(self, req: ForecastRequest) -> Prepared:
+    def prepare(self, req: ForecastRequest, max_series: int | None = None) -> Prepared:
         requested = self.models.resolve(req.model)
         serving, notes = self.choose(req, requested)
         checked = validate(
-            req, serving.ref.full, serving.entry.capabilities, serving.params, max_series=self.max_series,
+            req, serving.ref.full, serving.entry.capabilities, serving.params, max_series=max_series or self.max_series,
             server_keep_alive=self.default_keep_alive,
         )
         checked.warnings[:0] = notes
@@ -108,9 +111,16 @@ class Forecaster:
             quantiles=list(p.checked.quantiles), series=len(p.checked.outputs), warnings=p.checked.warnings,
         )
 
-    async def forecast(self, req: ForecastRequest, emit: Emit | None = None) -> ForecastResponse:
+    async def forecast(self, req: ForecastRequest, emit: Emit | None = None, *, max_series: int | None = None) -> ForecastResponse:
+        """``max_series`` lifts the per-request series limit for callers that batch on their own (evaluation)."""
+        if req.model == "auto" and self.auto is not None:
+            return await self.auto(req, emit)
         start = time.perf_counter()
-        p = self.prepare(req)
+        return await self.run(req, self.prepare(req, max_series), emit, start)
+
+    async def run(self, req: ForecastRequest, p: Prepared, emit: Emit | None = None, start: float | None = None) -> ForecastResponse:
+        """Forecast an already prepared request (:meth:`prepare`): one lease, one worker call."""
+        start = time.perf_counter() if start is None else start
         resolved, checked = p.serving, p.checked
         self.runtime.check(resolved.entry.family)
         if emit:
@@ -126,6 +136,7 @@ class Forecaster:
     def _response(self, model: str, resolved: Resolved, checked: ValidatedForecast, result: wire.ForecastResult, load_ms: float, queue_ms: float, start: float) -> ForecastResponse:
         levels = [_level(q) for q in result.quantiles]
         forecasts = []
+        scored: list[scoring.Item] = []
         n_levels, horizon = len(levels), checked.horizon
         for out in checked.outputs:
             means: list[list[float]] = []
@@ -139,16 +150,23 @@ class Forecaster:
                     for li in range(n_levels):
                         off = (li * s.n_targets + v) * horizon
                         quants[li].append(q[off:off + horizon])
+            own = None
+            if checked.metrics and out.actuals is not None:
+                item = scoring.Item(history=out.history, actuals=out.actuals, mean=means, quantiles=quants,
+                                    seasonality=scoring.seasonality_for(out.freq, checked.seasonality))
+                scored.append(item)
+                own = scoring.score(checked.metrics, [item], tuple(result.quantiles))
             if out.multivariate:
-                forecasts.append(SeriesForecast(id=out.id, mean=means, quantiles=dict(zip(levels, quants, strict=True)), timestamps=out.timestamps))
+                forecasts.append(SeriesForecast(id=out.id, mean=means, quantiles=dict(zip(levels, quants, strict=True)), timestamps=out.timestamps, metrics=own))
             else:
-                forecasts.append(SeriesForecast(id=out.id, mean=means[0], quantiles={lv: qs[0] for lv, qs in zip(levels, quants, strict=True)}, timestamps=out.timestamps))
+                forecasts.append(SeriesForecast(id=out.id, mean=means[0], quantiles={lv: qs[0] for lv, qs in zip(levels, quants, strict=True)}, timestamps=out.timestamps, metrics=own))
         return ForecastResponse(
             model=model, digest=resolved.digest, family=resolved.entry.family, device=result.device,
             horizon=horizon, quantiles=list(result.quantiles), forecasts=forecasts,
             warnings=checked.warnings + [w for w in result.warnings if w not in checked.warnings],
             load_ms=round(load_ms, 3), queue_ms=round(queue_ms, 3), inference_ms=round(result.inference_ms, 3),
-            total_ms=round((time.perf_counter() - start) * 1000, 3), created_at=datetime.now(UTC).isoformat(),
+            total_ms=round((time.perf_counter() - start) * 1000, 3), created_at=datetime.now(UTC).isoformat(), done=True,
+            metrics=scoring.score(checked.metrics, scored, tuple(result.quantiles)) if scored else None,
         )
 
 

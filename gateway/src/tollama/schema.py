@@ -42,6 +42,20 @@ class Options(StrictFrozen, kw_only=True, frozen=True):
     scaling: Literal["standard", "minmax", "none"] | None = None
     patch_size: int | str | None = None
     season_length: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    seasonality: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """The seasonal period of the scaled metrics (MASE, RMSSE, SQL, MSIS); default: the frequency's (GluonTS)."""
+    candidates: tuple[str, ...] | None = None
+    """``model: "auto"``: the models to choose among (default: the installed models that fit)."""
+    selection_windows: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
+    """``model: "auto"``: backtest windows per series for the choice (default 1)."""
+    selection_metric: str | None = None
+    """``model: "auto"``: the metric that chooses (default MASE)."""
+
+
+#: Options the gateway consumes itself; they never reach a worker.
+GATEWAY_OPTIONS = frozenset({"seasonality", "candidates", "selection_windows", "selection_metric"})
+Metric = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+Scores = dict[str, float | None]
 
 
 class SeriesIn(Strict, kw_only=True):
@@ -55,6 +69,10 @@ class SeriesIn(Strict, kw_only=True):
     future_covariates: dict[str, list[Finite | str | None]] = {}
     """Known for the horizon too: one value per target step, then one per forecast step."""
     static_covariates: dict[str, Finite | str] = {}
+    freq: str | None = None
+    """This series' frequency (same aliases as the request's ``freq``, which is the default)."""
+    actuals: list[Value | list[Value]] | None = None
+    """Observed values after the history (up to ``horizon``; ``null`` = unknown): the answer gets metrics."""
 
 
 class ForecastRequest(Strict, kw_only=True):
@@ -66,6 +84,8 @@ class ForecastRequest(Strict, kw_only=True):
     options: Options = Options()
     keep_alive: KeepAlive = None
     stream: bool = False
+    metrics: list[Metric] | None = None
+    """Metrics over ``series[].actuals`` (default ``["MASE", "WQL"]`` when any series has actuals)."""
 
 
 class SeriesForecast(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -75,9 +95,15 @@ class SeriesForecast(msgspec.Struct, omit_defaults=True, kw_only=True):
     quantiles: dict[str, list[Any]]
     """Keyed by level (``"0.1"``), shaped like ``mean``."""
     timestamps: list[str] | None = None
+    metrics: Scores | None = None
+    """This series' metrics against its ``actuals``."""
+    model: str | None = None
+    """``model: "auto"``: the model that served this series."""
+    scores: Scores | None = None
+    """``model: "auto"``: each candidate's backtest score (the selection metric)."""
 
 
-class ForecastResponse(msgspec.Struct, kw_only=True):
+class ForecastResponse(msgspec.Struct, omit_defaults=True, kw_only=True):
     model: str
     digest: str
     family: str
@@ -91,7 +117,9 @@ class ForecastResponse(msgspec.Struct, kw_only=True):
     inference_ms: float
     total_ms: float
     created_at: str
-    done: bool = True
+    done: bool
+    metrics: Scores | None = None
+    """All series with actuals together, as fev aggregates one window."""
 
 
 class ValidateResponse(msgspec.Struct, kw_only=True):

@@ -17,8 +17,12 @@ from tollama_kit import protocol as wire
 
 from tollama import keepalive, timeaxis
 from tollama.errors import InvalidValue, UnsupportedFeature
+from tollama.evaluation import metrics
 from tollama.registry import Capabilities
-from tollama.schema import DEFAULT_QUANTILES, ForecastRequest, SeriesIn
+from tollama.schema import DEFAULT_QUANTILES, GATEWAY_OPTIONS, ForecastRequest, SeriesIn
+
+#: Metrics of a forecast with actuals when the request names none.
+DEFAULT_METRICS = ("MASE", "WQL")
 
 _NAN = float("nan")
 
@@ -43,6 +47,11 @@ class Output:
     parts: list[int]  # indices into batch.series (several when variates were split)
     timestamps: list[str] | None
     multivariate: bool
+    freq: timeaxis.Freq | None = None
+    history: list[list[float | None]] = field(default_factory=list)
+    """The target as given, one list per variate (the metrics' in-sample scale)."""
+    actuals: list[list[float | None]] | None = None
+    """One list per variate, ``horizon`` long (``None`` = unknown), when the series gave actuals."""
 
 
 @dataclass
@@ -53,6 +62,10 @@ class ValidatedForecast:
     warnings: list[str] = field(default_factory=list)
     horizon: int = 0
     quantiles: tuple[float, ...] = ()
+    metrics: list[str] = field(default_factory=list)
+    """Canonical metric names to score ``actuals`` with (empty: no series has actuals)."""
+    seasonality: int | None = None
+    """``options.seasonality``; ``None``: each series' frequency decides."""
 
 
 def _bad(path: str, message: str, value: Any = None, limit: Any = None) -> InvalidValue:
@@ -162,7 +175,11 @@ class _Timeline:
         self.batch_freq: str | None = None
 
     def forecast_stamps(self, s: SeriesIn, length: int, horizon: int, path: str, warnings: list[str]) -> list[str] | None:
-        raw_freq = self.request_freq
+        """The forecast's timestamps (``None`` without a time axis); :attr:`freq` is then the series' frequency."""
+        own = s.freq is not None
+        raw_freq = s.freq if own else self.request_freq
+        self.fpath = f"{path}.freq" if own else "$.freq"
+        self.freq: timeaxis.Freq | None = None
         if s.timestamps is not None:
             if len(s.timestamps) != length:
                 raise _bad(f"{path}.timestamps", f"expected one timestamp per target value ({length}), got {len(s.timestamps)}", len(s.timestamps), length)
@@ -193,7 +210,7 @@ class _Timeline:
             last = stamps[-1]
         elif s.start is not None:
             if raw_freq is None or raw_freq == "auto":
-                raise _bad("$.freq", "a series given by start needs an explicit freq", raw_freq, "a pandas alias")
+                raise _bad(self.fpath, "a series given by start needs an explicit freq", raw_freq, "a pandas alias")
             freq = self._parse(raw_freq)
             try:
                 first = timeaxis.parse_timestamp(s.start)
@@ -203,19 +220,20 @@ class _Timeline:
             like = s.start
         else:
             if raw_freq not in (None, "auto"):
-                self.batch_freq = self.batch_freq or self._parse(raw_freq).alias
+                self.freq = self._parse(raw_freq)
+                self.batch_freq = self.batch_freq or self.freq.alias
             elif raw_freq == "auto":
-                raise _bad("$.freq", "freq 'auto' needs timestamps to infer from", raw_freq, "timestamps")
+                raise _bad(self.fpath, "freq 'auto' needs timestamps to infer from", raw_freq, "timestamps")
             return None
+        self.freq = freq
         self.batch_freq = self.batch_freq or freq.alias
         return [timeaxis.fmt(t, like) for t in timeaxis.future(last, freq, horizon)]
 
-    @staticmethod
-    def _parse(raw: str) -> timeaxis.Freq:
+    def _parse(self, raw: str) -> timeaxis.Freq:
         try:
             return timeaxis.parse_freq(raw)
         except timeaxis.FreqError as exc:
-            raise _bad("$.freq", str(exc), raw, "a pandas alias or 'auto'") from None
+            raise _bad(self.fpath, str(exc), raw, "a pandas alias or 'auto'") from None
 
 
 def validate(
@@ -273,19 +291,63 @@ def validate(
             warnings.append(f"{path}: model {model!r} is univariate; its {len(variates)} variates were forecast independently")
         groups = [[p] for p in packed] if split else [packed]
         parts = []
+        own_freq = timeline.freq.alias if s.freq is not None and timeline.freq is not None else None
         for g in groups:
             parts.append(len(series))
-            series.append(wire.Series(id=sid, target=b"".join(g), length=length - start, n_targets=len(g), past_covariates=past, future_covariates=future, static_covariates=static))
-        outputs.append(Output(id=sid, parts=parts, timestamps=stamps, multivariate=nested))
+            series.append(wire.Series(id=sid, target=b"".join(g), length=length - start, n_targets=len(g), past_covariates=past, future_covariates=future, static_covariates=static, freq=own_freq))
+        actuals = None if s.actuals is None else check_actuals(s.actuals, f"{path}.actuals", len(variates), nested, horizon)
+        outputs.append(Output(id=sid, parts=parts, timestamps=stamps, multivariate=nested, freq=timeline.freq, history=variates, actuals=actuals))
     if truncated:
         warnings.append(f"{truncated} series were longer than the context of {context_limit} and were truncated to their last {context_limit} values")
-    opts = {k: v for k, v in eff.options.items() if isinstance(v, (str, int, float, bool)) and k != "context_length"}
+    opts = {k: v for k, v in eff.options.items() if isinstance(v, (str, int, float, bool)) and k != "context_length" and k not in GATEWAY_OPTIONS}
     opts["covariates_mode"] = mode
     opts["context_length"] = context_limit
     batch = wire.ForecastBatch(key="", horizon=horizon, quantiles=list(eff.quantiles), series=series, freq=timeline.batch_freq, options=opts)
-    return ValidatedForecast(
-        batch=batch, outputs=outputs, keep_alive=keep_alive, warnings=warnings, horizon=horizon, quantiles=eff.quantiles
-    )
+    names = _metric_names(req, eff.quantiles, any(o.actuals is not None for o in outputs), warnings)
+    seasonality = eff.options.get("seasonality")
+    return ValidatedForecast(batch=batch, outputs=outputs, keep_alive=keep_alive, warnings=warnings, horizon=horizon, quantiles=eff.quantiles,
+                             metrics=names, seasonality=int(seasonality) if seasonality is not None else None)
+
+
+def _metric_names(req: ForecastRequest, levels: tuple[float, ...], any_actuals: bool, warnings: list[str]) -> list[str]:
+    if req.metrics is not None and not any_actuals:
+        warnings.append("$.metrics: no series has actuals, so no metrics were computed")
+        return []
+    if not any_actuals:
+        return []
+    return checked_metrics(req.metrics if req.metrics is not None else DEFAULT_METRICS, levels, "$.metrics")
+
+
+def checked_metrics(names: list[str] | tuple[str, ...], levels: tuple[float, ...], path: str) -> list[str]:
+    """Canonical metric names; an unknown one, or one the quantile levels cannot serve, is a 400 at ``path[i]``."""
+    if not names:
+        raise _bad(path, "at least one metric is required", [], f"some of {sorted(metrics.NAMES.values())}")
+    for i, name in enumerate(names):
+        try:
+            metrics.check([name], levels, f"{path}[{i}]")
+        except metrics.MetricError as exc:
+            message = str(exc).removeprefix(f"{path}[{i}]: ")
+            raise _bad(f"{path}[{i}]", message, name, sorted(metrics.NAMES.values())) from None
+    return metrics.check(names, levels, path)
+
+
+def check_actuals(raw: list[Any], path: str, n_variates: int, nested: bool, horizon: int) -> list[list[float | None]]:
+    """Actuals shaped like the target (numbers, or one list per variate), at most ``horizon`` long, padded with ``None``."""
+    if nested:
+        if len(raw) != n_variates or not all(isinstance(v, list) for v in raw):
+            raise _bad(path, f"a multivariate series needs one list of actuals per variate ({n_variates})", len(raw), n_variates)
+        rows: list[list[float | None]] = raw
+    else:
+        if any(isinstance(v, list) for v in raw):
+            raise _bad(path, "a univariate series takes a flat list of actuals", None, "numbers or null")
+        rows = [raw]
+    for k, row in enumerate(rows):
+        where = f"{path}[{k}]" if nested else path
+        if len(row) > horizon:
+            raise _bad(where, f"{len(row)} actuals exceed the horizon of {horizon}", len(row), horizon)
+        if any(isinstance(v, list) for v in row):
+            raise _bad(where, "actuals of a variate are numbers or null", None, "numbers or null")
+    return [row + [None] * (horizon - len(row)) for row in rows]
 
 
 def _covariates(

@@ -228,7 +228,9 @@ class BaselineAdapter:
         outputs = []
         for series in batch.series:
             own: list[str] = []  # about this series only
-            out = self._forecast_series(spec, cfg, series, batch.horizon, levels, keys, own)
+            # a series of its own frequency (a batch may mix them) gets its own season length
+            mine = cfg if series.freq in (None, batch.freq) else settings_for(spec, series.freq, {**handle.defaults, **batch.options}, own)
+            out = self._forecast_series(spec, mine, series, batch.horizon, levels, keys, own)
             own = list(dict.fromkeys(own))
             if PER_SERIES_WARNINGS:
                 out = SeriesOutput(id=out.id, mean=out.mean, quantiles=out.quantiles, warnings=own)  # type: ignore[call-arg]

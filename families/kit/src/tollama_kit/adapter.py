@@ -31,6 +31,8 @@ class SeriesInput:
     past_covariates: dict[str, np.ndarray] = field(default_factory=dict)
     future_covariates: dict[str, np.ndarray] = field(default_factory=dict)
     static_covariates: dict[str, float | str] = field(default_factory=dict)
+    freq: str | None = None
+    """This series' own frequency; ``None``: the batch's (``ForecastInput.freq``)."""
 
     @property
     def n_targets(self) -> int:

@@ -47,6 +47,7 @@ def to_input(batch: wire.ForecastBatch) -> ForecastInput:
                     for k, v in s.future_covariates.items()
                 },
                 static_covariates=dict(s.static_covariates),
+                freq=s.freq,
             )
         )
     return ForecastInput(

@@ -117,6 +117,8 @@ class Series(msgspec.Struct, kw_only=True):
     past_covariates: dict[str, bytes | list[str]] = {}
     future_covariates: dict[str, bytes | list[str]] = {}
     static_covariates: dict[str, float | str] = {}
+    freq: str | None = None
+    """This series' own frequency (a batch may mix frequencies); ``None``: the batch's ``freq``."""
 
 
 class ForecastBatch(msgspec.Struct, kw_only=True):

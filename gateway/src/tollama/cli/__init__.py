@@ -261,6 +261,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from tollama.cli.evaluate import evaluate
+
+    with _client(settings) as c:
+        return evaluate(c, args)
+
+
 def _default_model(c: Client) -> str:
     """The newest model pulled, else the baseline AutoETS (installed from the first start)."""
     pulled = [m for m in c.tags()["models"] if m["details"]["family"] != "baseline"]
@@ -317,6 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("runtime", cmd_runtime, "manage family environments (process runtime)", json_flag=True)
     sp.add_argument("action", choices=["install", "list", "remove"])
     sp.add_argument("family", nargs="*")
+    sp = add("evaluate", cmd_evaluate, "backtest models on a CSV or JSON file and print the leaderboard", json_flag=True)
+    sp.add_argument("--input", "-i", required=True, help="CSV (id, timestamp, value columns) or JSON")
+    sp.add_argument("--models", "-m", required=True, help="comma-separated model names")
+    sp.add_argument("--horizon", "-H", type=int, required=True)
+    sp.add_argument("--windows", "-w", type=int, default=1)
+    sp.add_argument("--step", type=int, help="points between windows (default: the horizon)")
+    sp.add_argument("--metrics", help="comma-separated, the first ranks (default MASE,WQL,SMAPE)")
+    sp.add_argument("--quantiles", "-q", help="comma-separated levels, e.g. 0.1,0.5,0.9")
+    sp.add_argument("--freq")
+    sp.add_argument("--output", "-o", help="write the per model, window and series results to this CSV")
     add("settings", cmd_settings, "print every setting with its value, default and meaning", json_flag=True)
     return p
 

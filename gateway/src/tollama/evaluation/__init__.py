@@ -1,0 +1,1 @@
+"""Evaluation: fev's metrics in numpy, rolling-origin backtests, the leaderboard, ``model: "auto"``."""
