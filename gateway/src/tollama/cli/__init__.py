@@ -17,6 +17,7 @@ from typing import Any
 
 from tollama.cli import render, runtimes
 from tollama.cli.inputs import InputError, read_series
+from tollama.cli.show import show_text
 from tollama.client import ApiError, Client, ServerUnreachable
 from tollama.errors import TollamaError
 from tollama.runtime.environments import EnvironmentError_
@@ -88,13 +89,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     elif args.parameters:
         sys.stdout.write(data["parameters"] + "\n")
     else:
-        info = data["model_info"]
-        out = [("family", info["tollama.family"]), ("parameters", data["details"]["parameter_size"]),
-               ("repo", f"{info['tollama.repo']}@{info['tollama.revision']}"), ("license", data["license"]),
-               ("digest", info["tollama.digest"]), ("capabilities", ", ".join(data["capabilities"]))]
-        out += [(k.removeprefix("tollama.capabilities."), str(v)) for k, v in info.items() if k.startswith("tollama.capabilities.")]
-        for k, v in out:
-            sys.stdout.write(f"  {k:<24}{v}\n")
+        sys.stdout.write(show_text(data))
     return EXIT_OK
 
 

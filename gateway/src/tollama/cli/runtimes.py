@@ -29,8 +29,8 @@ def ask(question: str) -> bool:
     """``[Y/n]`` on the terminal; end of input (Ctrl-D, a closed stdin) answers no, with one line."""
     try:
         answer = input(f"{question} [Y/n] ")
-    except EOFError:
-        sys.stderr.write("\nno answer (end of input): taken as no\n")
+    except EOFError:  # the caller's one line says what was not done and how to do it later
+        sys.stderr.write("\n")
         return False
     return answer.strip().lower() in ("", "y", "yes")
 
@@ -110,5 +110,5 @@ def install_for_server(body: dict[str, Any], settings: Settings, *, yes: bool, m
         if not sys.stdin.isatty():
             raise InstallDeclined(f"{note}; install it with `{command}` (or run again with --yes)")
         if not ask(f"{note}. Install it now?"):
-            raise InstallDeclined(f"not installed; install it later with `{command}`")
+            raise InstallDeclined(f"the {family} runtime was not installed; install it later with `{command}`")
     install_runtime(family, settings, runtimes_dir=runtimes_dir, variant=variant)
