@@ -179,6 +179,12 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from tollama.cli.doctor import report, run_checks
+
+    return report(run_checks(settings), as_json=args.json)
+
+
 def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     rows = [list(r) for r in describe(settings)]
     if args.json:
@@ -285,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("runtime", cmd_runtime, "manage family environments (process runtime)", json_flag=True)
     sp.add_argument("action", choices=["install", "list", "remove"])
     sp.add_argument("family", nargs="*")
+    add("doctor", cmd_doctor, "check the setup: Python, uv, disk, family runtimes, Docker, server, hub (exit 0 pass, 1 warn, 2 fail)", json_flag=True)
     add("settings", cmd_settings, "print every setting with its value, default and meaning", json_flag=True)
     return p
 
