@@ -26,10 +26,12 @@ class InstallDeclined(RuntimeNotInstalled):
 
 
 def ask(question: str) -> bool:
-    """``[Y/n]`` on the terminal; end of input (Ctrl-D, a closed stdin) answers no, with one line."""
-    try:
-        answer = input(f"{question} [Y/n] ")
-    except EOFError:  # the caller's one line says what was not done and how to do it later
+    """``[Y/n]`` on the terminal (the question on stderr, so stdout stays the command's output);
+    end of input (Ctrl-D, a closed stdin) answers no, and the caller's one line says what was not done."""
+    sys.stderr.write(f"{question} [Y/n] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer:  # end of input
         sys.stderr.write("\n")
         return False
     return answer.strip().lower() in ("", "y", "yes")
@@ -47,11 +49,12 @@ def install_command(family: str, runtimes_dir: Path, variant: str, settings: Set
 
 def install_runtime(family: str, settings: Settings, *, runtimes_dir: Path | None = None, variant: str | None = None) -> Path:
     """Build ``family``'s environment (default: this CLI's ``TOLLAMA_RUNTIMES``/``TOLLAMA_HOME``), once."""
-    from tollama.runtime.environments import family_sources, install
+    from tollama.runtime.environments import family_sources, find_uv, install
 
     sources = family_sources(settings.families_dir)
     if family not in sources:
         raise InputError(f"unknown family {family!r}; known: {', '.join(sources)}")
+    find_uv()  # a missing uv is one line before anything starts
     folder, kind = runtimes_dir or settings.runtimes_dir, variant or settings.variant
     sys.stderr.write(f"installing the {family} runtime ({kind}) into {folder} …\n")
     path = install(sources[family], settings.families_dir / "kit", folder, variant=kind,  # type: ignore[arg-type]
