@@ -40,6 +40,7 @@ CASES: list[tuple[str, Any, int, str, str]] = [
     ("empty target", base(series=[{"id": "a", "target": []}]), 400, "invalid_value", "target is empty"),
     ("all null", base(series=[{"id": "a", "target": [None, None]}]), 400, "invalid_value", "every value is null"),
     ("duplicate ids", base(series=[OK_SERIES, OK_SERIES]), 400, "invalid_value", "duplicate series id 'a'"),
+    ("empty id", base(series=[OK_SERIES, {"id": "", "target": [1, 2, 3]}]), 400, "invalid_value", "$.series[1].id: series id is empty"),
     ("string in target", base(series=[{"id": "a", "target": [1, "x"]}]), 400, "invalid_value", "$.series[0].target[1]"),
     ("ragged variates", {"model": "chronos-2", "horizon": 2, "series": [{"id": "a", "target": [[1, 2, 3], [1, 2]]}]}, 400, "invalid_value", "same length"),
     ("bad timestamp", base(series=[{"id": "a", "target": [1, 2, 3], "timestamps": ["2024-01-01", "soon", "2024-01-03"]}]), 400, "invalid_value", "timestamps[1]"),
@@ -107,6 +108,12 @@ def test_bad_input_is_a_clear_4xx(
 def test_validation_errors_carry_path_limit_and_value(client: TestClient[Any]) -> None:
     body = client.post("/api/forecast", json=base(horizon=600)).json()
     assert body == {**body, "path": "$.horizon", "limit": 512, "value": 600}
+
+
+def test_an_empty_series_id_names_its_path(client: TestClient[Any]) -> None:
+    body = client.post("/api/forecast", json=base(series=[{"id": "", "target": [1, 2, 3]}])).json()
+    assert body["code"] == "invalid_value"
+    assert (body["path"], body["value"]) == ("$.series[0].id", "")
 
 
 def test_oversized_body_is_413(settings: Any, runtime: InProcessRuntime) -> None:

@@ -9,7 +9,6 @@ Streaming callers get the lifecycle as it happens: ``queued`` → (``loading``) 
 from __future__ import annotations
 
 import time
-from array import array
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from tollama_kit import protocol as wire
 
 from tollama.errors import InvalidValue, VariantNotPulled
 from tollama.evaluation import scoring
+from tollama.floats import from_float32_bytes
 from tollama.models import Models, Resolved
 from tollama.registry import RegistryEntry, pick_variant
 from tollama.runtime.base import Runtime
@@ -40,12 +40,6 @@ class Prepared:
 
 def _shape(e: RegistryEntry) -> str:
     return f"context {e.capabilities.max_context}, max horizon {e.capabilities.max_horizon}"
-
-
-def _floats(data: bytes) -> list[float]:
-    a = array("f")
-    a.frombytes(data)
-    return a.tolist()
 
 
 class Forecaster:
@@ -138,13 +132,21 @@ class Forecaster:
         forecasts = []
         scored: list[scoring.Item] = []
         n_levels, horizon = len(levels), checked.horizon
+        # One conversion for the whole result: float32 → the shortest decimal each prints as.
+        chunks = [b for s in result.series for b in (s.mean, s.quantiles)]
+        numbers = from_float32_bytes(b"".join(chunks))
+        starts, at = [], 0
+        for b in chunks:
+            starts.append(at)
+            at += len(b) // 4
         for out in checked.outputs:
             means: list[list[float]] = []
             quants: list[list[list[float]]] = [[] for _ in levels]
             for idx in out.parts:
                 s = result.series[idx]
-                mean = _floats(s.mean)
-                q = _floats(s.quantiles)
+                m0, q0 = starts[2 * idx], starts[2 * idx + 1]
+                mean = numbers[m0:q0]
+                q = numbers[q0:q0 + len(s.quantiles) // 4]
                 for v in range(s.n_targets):
                     means.append(mean[v * horizon:(v + 1) * horizon])
                     for li in range(n_levels):

@@ -35,9 +35,7 @@ class Capabilities(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
 
     def tags(self) -> list[str]:
         """Capability words for ``/api/show`` (Ollama answers ``capabilities`` as a list of strings)."""
-        words = ["forecast"]
-        if self.quantiles or self.sampling:
-            words.append("quantiles")
+        words = ["forecast", "quantiles"]  # every model answers any quantile level (native grid, samples or intervals)
         for name in ("multivariate", "past_covariates", "future_covariates", "static_covariates",
                      "categorical_covariates", "missing_values", "sampling"):
             if getattr(self, name):

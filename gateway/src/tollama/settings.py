@@ -201,6 +201,7 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _convert(f.type, raw, f.metadata["env"])
+            _check(f.metadata["env"], raw, values[f.name])
         return replace(cls(**values), **overrides)
 
 
@@ -294,6 +295,15 @@ class GpuAssignment:
         return self.families.get(family, self.default)
 
 
+class SettingError(ValueError):
+    """A ``TOLLAMA_*`` value that is not accepted; the message names the variable, the value and
+    what is accepted (the CLI prints it as one line and exits 2)."""
+
+
+def _bad_setting(name: str, raw: str, accepted: str) -> SettingError:
+    return SettingError(f"{name}={raw!r} is not accepted; expected {accepted}")
+
+
 def _convert(kind: Any, raw: str, name: str) -> Any:
     kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
     try:
@@ -303,12 +313,62 @@ def _convert(kind: Any, raw: str, name: str) -> Any:
             return float(raw)
         if kind in ("Path", "Path | None"):
             return Path(raw).expanduser()
-    except ValueError as exc:
-        raise ValueError(f"setting {name}={raw!r} is not a valid {kind}") from exc
+    except ValueError:
+        raise _bad_setting(name, raw, _ACCEPTED.get(name, (None, "an integer" if kind == "int" else "a number"))[1]) from None
     return raw
 
 
 _SECRETS = ("hf_token", "api_keys", "api_key")
+
+
+def _keep_alive_ok(raw: str) -> bool:
+    from tollama.errors import InvalidValue
+    from tollama.keepalive import parse_keep_alive
+
+    try:
+        parse_keep_alive(raw)
+    except InvalidValue:
+        return False
+    return True
+
+
+def _budget_ok(raw: str) -> bool:
+    from tollama.memory import parse_budget
+
+    try:
+        parse_budget(raw, "budget", 0)
+    except ValueError:
+        return False
+    return True
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+_ACCEPTED: dict[str, tuple[Any, str]] = {
+    # variable: (test of the converted value, what is accepted)
+    "TOLLAMA_PORT": (lambda v: 0 <= v <= 65535, "an integer port from 0 to 65535"),
+    "TOLLAMA_MAX_LOADED_MODELS": (lambda v: v >= 0, "an integer >= 0 (0 = no limit)"),
+    "TOLLAMA_MAX_QUEUE": (lambda v: v >= 1, "an integer >= 1"),
+    "TOLLAMA_MEMORY_BUDGET": (_budget_ok, "auto, 0 (no limit) or a size in bytes with an optional unit ('8GiB', '500MB')"),
+    "TOLLAMA_VRAM_BUDGET": (_budget_ok, "auto, 0 (no limit) or a size in bytes with an optional unit ('8GiB', '500MB')"),
+    "TOLLAMA_LOG_FORMAT": (lambda v: v in ("text", "json"), "text or json"),
+    "TOLLAMA_MAX_BODY_BYTES": (lambda v: v >= 1, "a number of bytes >= 1"),
+    "TOLLAMA_MAX_SERIES": (lambda v: v >= 1, "an integer >= 1"),
+    "TOLLAMA_WORKER_THREADS": (lambda v: v >= 0, "an integer >= 0 (0 = the library's default)"),
+    "TOLLAMA_PULL_CONCURRENCY": (lambda v: v >= 1, "an integer >= 1"),
+    "TOLLAMA_WORKER_START_TIMEOUT": (lambda v: v > 0, "a number of seconds > 0"),
+    "TOLLAMA_REQUEST_TIMEOUT": (lambda v: v > 0, "a number of seconds > 0"),
+    "TOLLAMA_RUNTIME": (lambda v: v in ("auto", "docker", "process", "static"), "one of auto, docker, process, static"),
+    "TOLLAMA_VARIANT": (lambda v: v in ("cpu", "cuda"), "one of cpu, cuda"),
+    "TOLLAMA_LOG_LEVEL": (lambda v: v.lower() in ("debug", "info", "warning", "error"), "one of debug, info, warning, error"),
+    "TOLLAMA_DEVICE": (lambda v: _DEVICE.fullmatch(v) is not None, "auto, cpu, cuda, cuda:N or mps"),
+    "TOLLAMA_KEEP_ALIVE": (_keep_alive_ok, "seconds (300), a duration ('5m', '1h30m'), 0 or a negative number (forever)"),
+}
+
+
+def _check(name: str, raw: str, value: Any) -> None:
+    rule = _ACCEPTED.get(name)
+    if rule is not None and not rule[0](value):
+        raise _bad_setting(name, raw, rule[1])
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str, str]]:

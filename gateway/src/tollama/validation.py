@@ -261,6 +261,8 @@ def validate(
     for i, raw in enumerate(req.series):
         path = f"$.series[{i}]"
         s = raw if isinstance(raw, SeriesIn) else SeriesIn(target=raw)  # type: ignore[arg-type]
+        if s.id is not None and not s.id:
+            raise _bad(f"{path}.id", "series id is empty; give a non-empty id or leave `id` out (the series' index is used)", "", "a non-empty string")
         sid = s.id if s.id is not None else str(i)
         if sid in seen:
             raise _bad(f"{path}.id", f"duplicate series id {sid!r} (first used by $.series[{seen[sid]}])", sid, "unique ids")

@@ -14,6 +14,8 @@ from tollama.forecasting import Forecaster
 from tollama.metrics import CONTENT_TYPE, Metrics
 from tollama.models import Models
 from tollama.readiness import ReadinessCheck
+from tollama.runtime.base import Runtime
+from tollama.runtime.process import ProcessRuntime
 
 _JSON = msgspec.json.Encoder()
 
@@ -35,9 +37,19 @@ def info(models: NamedDependency[Models], forecaster: NamedDependency[Forecaster
         "version": __version__,
         "runtime": forecaster.runtime.name,
         "families": models.registry.families(),
+        "environments": _environments(forecaster.runtime),
         "models": catalogue,
     }
     return Response(_JSON.encode(body), media_type="application/json")
+
+
+def _environments(runtime: Runtime) -> dict[str, str] | None:
+    """Where this server's process runtime looks for family environments (``tollama run`` installs
+    there); None when no process runtime serves (docker only, static)."""
+    process = runtime if isinstance(runtime, ProcessRuntime) else getattr(runtime, "process", None)
+    if not isinstance(process, ProcessRuntime):
+        return None
+    return {"dir": str(process.runtimes_dir), "variant": process.variant}
 
 
 @get("/healthz", sync_to_thread=False)

@@ -1,24 +1,30 @@
 """The ``tollama`` command line: a client of the HTTP API, plus ``serve`` and ``runtime``.
 
-Exit codes: 0 success · 1 the server answered with an error · 2 bad usage or input file ·
-3 the server is not running · 4 the model was not found.
+Exit codes: 0 success · 1 the server answered with an error · 2 bad usage, input file or
+``TOLLAMA_*`` setting · 3 the server is not running · 4 the model was not found · 5 a local setup
+step failed (a missing tool such as uv, a runtime install that failed, or one declined) ·
+141 the output pipe was closed (``| head``). ``tollama doctor`` has its own: 0 / 1 / 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from tollama.cli import render
+from tollama.cli import render, runtimes
 from tollama.cli.inputs import InputError, read_input, write_output
+from tollama.cli.show import show_text
 from tollama.client import ApiError, Client, ServerUnreachable
-from tollama.errors import ModelNotFound, RuntimeNotInstalled
+from tollama.errors import ModelNotFound, RuntimeNotInstalled, TollamaError
+from tollama.runtime.environments import EnvironmentError_
 from tollama.settings import Settings, access_notice, describe
 
-EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_NOT_FOUND, EXIT_SETUP = 0, 1, 2, 3, 4, 5
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 def _client(settings: Settings) -> Client:
@@ -34,8 +40,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from tollama.app import create_app
+    from tollama.registry import RegistryError
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except (ValueError, RegistryError) as exc:  # a setting only the server checks (family names in GPU maps, the registry)
+        sys.stderr.write(f"Error: {exc}\n")
+        return EXIT_USAGE
+    except (OSError, RuntimeError, TollamaError) as exc:  # the home is not writable, no Docker engine answers, …
+        sys.stderr.write(f"Error: cannot start the server: {exc}\n")
+        return EXIT_SETUP
     version = __import__("tollama").__version__
 
     class _Server(uvicorn.Server):
@@ -87,13 +101,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     elif args.parameters:
         sys.stdout.write(data["parameters"] + "\n")
     else:
-        info = data["model_info"]
-        out = [("family", info["tollama.family"]), ("parameters", data["details"]["parameter_size"]),
-               ("repo", f"{info['tollama.repo']}@{info['tollama.revision']}"), ("license", data["license"]),
-               ("digest", info["tollama.digest"]), ("capabilities", ", ".join(data["capabilities"]))]
-        out += [(k.removeprefix("tollama.capabilities."), str(v)) for k, v in info.items() if k.startswith("tollama.capabilities.")]
-        for k, v in out:
-            sys.stdout.write(f"  {k:<24}{v}\n")
+        sys.stdout.write(show_text(data))
     return EXIT_OK
 
 
@@ -106,38 +114,9 @@ def cmd_pull(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             progress.close()
         family = c.show(args.model)["details"]["family"]
-    _offer_runtime(family, settings, install=args.install_runtime)
+        info = c.info()
+    runtimes.offer_after_pull(family, info, settings, install=args.install_runtime)
     return EXIT_OK
-
-
-def _offer_runtime(family: str, settings: Settings, *, install: bool | None) -> None:
-    from tollama.runtime.environments import env_dir, env_python
-
-    if env_python(env_dir(settings.runtimes_dir, family, settings.variant)).exists():  # type: ignore[arg-type]
-        return
-    if install is None and sys.stdin.isatty():
-        install = input(f"the {family} runtime is not installed; install it now? [Y/n] ").strip().lower() in ("", "y", "yes")
-    if install:
-        _install_runtime(family, settings)
-    else:
-        sys.stderr.write(f"note: forecasting needs the {family} runtime: `tollama runtime install {family}`\n")
-
-
-def _log(message: str) -> None:
-    sys.stderr.write(f"  + {message}\n")
-
-
-def _install_runtime(family: str, settings: Settings) -> Path:
-    from tollama.runtime.environments import family_sources, install
-
-    sources = family_sources(settings.families_dir)
-    if family not in sources:
-        raise InputError(f"unknown family {family!r}; known: {', '.join(sources)}")
-    sys.stderr.write(f"installing the {family} runtime ({settings.variant}) into {settings.runtimes_dir} …\n")
-    path = install(sources[family], settings.families_dir / "kit", settings.runtimes_dir, variant=settings.variant,  # type: ignore[arg-type]
-                   torch_index_url=settings.torch_index_url or None, log=_log)
-    sys.stderr.write(f"installed {path}\n")
-    return path
 
 
 def cmd_runtime(args: argparse.Namespace, settings: Settings) -> int:
@@ -155,7 +134,7 @@ def cmd_runtime(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"`tollama runtime {args.action}` needs a family name")
     for family in args.family:
         if args.action == "install":
-            _install_runtime(family, settings)
+            runtimes.install_runtime(family, settings)
         elif not remove(settings.runtimes_dir, family, settings.variant):  # type: ignore[arg-type]
             sys.stderr.write(f"the {family} runtime is not installed\n")
     return EXIT_OK
@@ -212,6 +191,12 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from tollama.cli.doctor import report, run_checks
+
+    return report(run_checks(settings), as_json=args.json)
+
+
 def cmd_settings(args: argparse.Namespace, settings: Settings) -> int:
     rows = [list(r) for r in describe(settings)]
     if args.json:
@@ -230,27 +215,32 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             if getattr(args, key) is not None:
                 request[key] = getattr(args, key)
         if args.quantiles:
-            request["quantiles"] = [float(q) for q in args.quantiles.split(",")]
-        for _attempt in range(3):
+            try:
+                request["quantiles"] = [float(q) for q in args.quantiles.split(",")]
+            except ValueError:
+                raise InputError(f"--quantiles {args.quantiles!r}: give comma-separated levels in (0, 1), e.g. 0.1,0.5,0.9") from None
+        pulled: set[str] = set()
+        installed = False
+        while True:  # each missing piece is fetched at most once; a second failure is the answer
             try:
                 resp = c.forecast(request)
                 break
             except ApiError as exc:
                 pull = exc.details.get("variant") or exc.details.get("pull")
-                if isinstance(exc, ModelNotFound) and pull:
-                    # A missing model, or the variant of it that this request needs (named by the gateway).
-                    name = str(pull)
+                # A missing model, or the variant of it that this request needs (named by the gateway).
+                name = str(pull or model)
+                if isinstance(exc, ModelNotFound) and pull and name not in pulled:
+                    pulled.add(name)
                     sys.stderr.write(f"pulling {name} …\n")
                     progress = render.PullProgress()
                     for event in c.pull(name, accept_license=args.accept_license):
                         progress.event(event)
                     progress.close()
-                elif isinstance(exc, RuntimeNotInstalled):
-                    _install_runtime(str(exc.details.get("family")), settings)
+                elif isinstance(exc, RuntimeNotInstalled) and not installed:
+                    installed = True
+                    runtimes.install_for_server(exc.response, settings, yes=args.yes, model=model)
                 else:
                     raise
-        else:
-            raise InputError("could not prepare the model")
     if args.output:
         write_output(Path(args.output), resp, names)
         sys.stderr.write(f"wrote {sum(len(f['mean']) for f in resp['forecasts'])} forecast rows to {args.output}\n")
@@ -321,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--freq")
     sp.add_argument("--keep-alive", dest="keep_alive")
     sp.add_argument("--accept-license", action="store_true")
+    sp.add_argument("--yes", "-y", action="store_true", help="install a missing family runtime without asking")
     sp = add("runtime", cmd_runtime, "manage family environments (process runtime)", json_flag=True)
     sp.add_argument("action", choices=["install", "list", "remove"])
     sp.add_argument("family", nargs="*")
@@ -334,15 +325,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quantiles", "-q", help="comma-separated levels, e.g. 0.1,0.5,0.9")
     sp.add_argument("--freq")
     sp.add_argument("--output", "-o", help="write the per model, window and series results to this CSV")
+    add("doctor", cmd_doctor, "check the setup: Python, uv, disk, family runtimes, Docker, server, hub (exit 0 pass, 1 warn, 2 fail)", json_flag=True)
     add("settings", cmd_settings, "print every setting with its value, default and meaning", json_flag=True)
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a malformed TOLLAMA_* setting: one line naming it, for every command
+        sys.stderr.write(f"Error: {exc}\n")
+        sys.exit(EXIT_USAGE)
     try:
         code = args.fn(args, settings)
+        sys.stdout.flush()  # a closed pipe surfaces here, inside the handler below
+    except BrokenPipeError:
+        # `tollama run … | head`: the reader left; stop quietly, as a program killed by SIGPIPE does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
     except ServerUnreachable as exc:
         sys.stderr.write(f"Error: {exc}\n")
         code = EXIT_UNREACHABLE
@@ -354,6 +356,9 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as exc:
         sys.stderr.write(f"Error: {exc}\n")
         code = EXIT_USAGE
+    except (TollamaError, EnvironmentError_) as exc:  # a local step: uv missing, a runtime build failed
+        sys.stderr.write(f"Error: {exc}\n")
+        code = EXIT_SETUP
     except KeyboardInterrupt:
         code = 130
     sys.exit(code)

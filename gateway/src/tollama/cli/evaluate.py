@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tollama.cli.inputs import InputError, read_series
+from tollama.cli.inputs import InputError, read_input
 from tollama.client import Client
 
 EXIT_OK = 0
@@ -23,7 +23,7 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if not models:
         raise InputError("--models: name at least one model")
-    request: dict[str, Any] = {"models": models, "series": read_series(Path(args.input)), "horizon": args.horizon, "windows": args.windows}
+    request: dict[str, Any] = {"models": models, "series": read_input(Path(args.input))[0], "horizon": args.horizon, "windows": args.windows}
     if args.step is not None:
         request["step"] = args.step
     if args.metrics:

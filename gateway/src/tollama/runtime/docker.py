@@ -467,6 +467,8 @@ class DockerOrProcess:
                 f"or its environment (`tollama runtime install {family}`)",
                 family=family,
                 runtime=self.name,
+                runtimes_dir=str(self.process.runtimes_dir),
+                variant=self.process.variant,
             ) from None
 
     def worker_path(self, snapshot: Path) -> str:

@@ -97,7 +97,13 @@ def _digest(*paths: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _uv() -> list[str]:
+def lock_digest(source: FamilySource, variant: Variant = "cpu", *, tests: bool = False) -> str:
+    """The digest an environment built now from ``source``'s locks records (``tollama-env.json``)."""
+    locks = [source.lock(variant)] + ([source.lock(variant, tests=True)] if tests else [])
+    return _digest(*locks, source.root / "pyproject.toml")
+
+
+def find_uv() -> list[str]:
     """The uv that builds environments: the one installed with tollama (a dependency), else one on PATH."""
     try:
         from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
@@ -126,9 +132,8 @@ def install(
 ) -> Path:
     """Build (or rebuild when its locks changed) the family's environment; return its path."""
     target = env_dir(runtimes_dir, source.name, variant)
-    lock = source.lock(variant)
-    locks = [lock] + ([source.lock(variant, tests=True)] if tests else [])
-    digest = _digest(*locks, source.root / "pyproject.toml")
+    locks = [source.lock(variant)] + ([source.lock(variant, tests=True)] if tests else [])
+    digest = lock_digest(source, variant, tests=tests)
     meta_path = target / ENV_FILE
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
@@ -151,16 +156,16 @@ def install(
             raise EnvironmentError_(f"building the {source.name} environment failed at `{' '.join(args[:4])} …`:\n{tail}")
 
     try:
-        run(*_uv(), "venv", "--quiet", "--python", python, str(partial))
+        run(*find_uv(), "venv", "--quiet", "--python", python, str(partial))
         if variant == "cpu" and source.torch_pin:
             extra = ["--index-url", torch_index_url] if torch_index_url else []
-            run(*_uv(), "pip", "install", "--quiet", "--python", py, f"torch=={source.torch_pin}", *extra)
+            run(*find_uv(), "pip", "install", "--quiet", "--python", py, f"torch=={source.torch_pin}", *extra)
         for lk in locks:
             # --no-deps: a lock is complete, and re-resolving would trip over the upstream torch
             # pins that the family deliberately overrides (the CPU torch is installed above).
-            run(*_uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", py, "--require-hashes", "--no-deps", "-r", str(lk))
+            run(*find_uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", py, "--require-hashes", "--no-deps", "-r", str(lk))
         # Editable: the adapter code is read from the source tree, so adapter edits need no rebuild.
-        run(*_uv(), "pip", "install", "--quiet", "--python", py, "--no-deps", "-e", str(kit_root), "-e", str(source.root))
+        run(*find_uv(), "pip", "install", "--quiet", "--python", py, "--no-deps", "-e", str(kit_root), "-e", str(source.root))
         (partial / ENV_FILE).write_text(
             json.dumps({"family": source.name, "variant": variant, "lock_digest": digest, "tests": tests}, indent=2)
         )

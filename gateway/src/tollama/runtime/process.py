@@ -92,7 +92,7 @@ class ProcessRuntime:
         if not env_python(self._env(family)).exists():
             raise RuntimeNotInstalled(
                 f"the {family} runtime is not installed; run `tollama runtime install {family}`",
-                family=family, runtime=self.name,
+                family=family, runtime=self.name, runtimes_dir=str(self.runtimes_dir), variant=self.variant,
             )
 
     def worker_path(self, snapshot: Path) -> str:
