@@ -57,7 +57,7 @@ def cmd_ps(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(data)
         return EXIT_OK
-    rows = [[m["name"], m["digest"][:12], m["family"], m["device"], render.size(m["size"]), m["expires_at"]] for m in data["models"]]
+    rows = [[m["name"], m["digest"][:12], m["family"], m["device"], render.size(m["size"]), render.until(m["expires_at"])] for m in data["models"]]
     render.table(rows, ["NAME", "ID", "FAMILY", "DEVICE", "SIZE", "UNTIL"])
     return EXIT_OK
 
@@ -177,7 +177,9 @@ def cmd_cp(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_stop(args: argparse.Namespace, settings: Settings) -> int:
     with _client(settings) as c:
         res = c.stop(args.model)
-    if not res["stopped"]:
+    if res["stopped"]:
+        sys.stdout.write(f"stopped '{res['model']}'\n")
+    else:
         sys.stderr.write(f"'{res['model']}' was not loaded\n")
     return EXIT_OK
 
