@@ -241,6 +241,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             raise InputError("could not prepare the model")
     if args.json:
         _print_json(resp)
+    elif args.plot:
+        from tollama.cli import plot
+
+        sys.stdout.write(plot.render(series, resp, color=sys.stdout.isatty()))
     else:
         render.forecast_table(resp)
     return EXIT_OK
@@ -297,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--freq")
     sp.add_argument("--keep-alive", dest="keep_alive")
     sp.add_argument("--accept-license", action="store_true")
+    sp.add_argument("--plot", action="store_true", help="draw history, forecast and its band in the terminal (one panel per series, up to 4)")
     sp = add("runtime", cmd_runtime, "manage family environments (process runtime)", json_flag=True)
     sp.add_argument("action", choices=["install", "list", "remove"])
     sp.add_argument("family", nargs="*")
