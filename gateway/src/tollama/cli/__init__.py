@@ -250,6 +250,19 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from tollama.mcp import server
+    except ImportError as exc:
+        raise InputError(f"`tollama mcp` needs the MCP SDK: pip install 'tollama[mcp]' ({exc})") from exc
+    if args.http:
+        host, _, port = args.http.rpartition(":")
+        server.run_http(settings.base_url, host or "127.0.0.1", int(port), read_only=args.read_only)
+    else:
+        server.run_stdio(settings.base_url, read_only=args.read_only)
+    return EXIT_OK
+
+
 def _default_model(c: Client) -> str:
     """The newest model pulled, else the baseline AutoETS (installed from the first start)."""
     pulled = [m for m in c.tags()["models"] if m["details"]["family"] != "baseline"]
@@ -305,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("runtime", cmd_runtime, "manage family environments (process runtime)", json_flag=True)
     sp.add_argument("action", choices=["install", "list", "remove"])
     sp.add_argument("family", nargs="*")
+    sp = add("mcp", cmd_mcp, "serve tollama's tools to agents over the Model Context Protocol (stdio; --http for streamable HTTP)")
+    sp.add_argument("--http", metavar="HOST:PORT", nargs="?", const="127.0.0.1:11436", help="streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:11436)")
+    sp.add_argument("--read-only", action="store_true", help="offer no tool that changes the server (pull_model)")
     add("settings", cmd_settings, "print every setting with its value, default and meaning", json_flag=True)
     return p
 
