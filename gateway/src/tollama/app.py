@@ -23,6 +23,7 @@ from tollama import __version__
 from tollama.api import forecast as forecast_routes
 from tollama.api import models as model_routes
 from tollama.api import system as system_routes
+from tollama.api import ui as ui_routes
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
 from tollama.errors import TollamaError
 from tollama.forecasting import Forecaster
@@ -101,7 +102,7 @@ def create_app(
     fast = forecast_routes.FastForecastConfig(forecaster=services.forecaster, metrics=services.metrics, max_body_bytes=settings.max_body_bytes)
     forecast_route = forecast_routes.forecast_route(fast if fast_forecast else None)
     return Litestar(
-        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES],
+        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES, *ui_routes.ROUTES],
         dependencies={
             "models": const(services.models),
             "forecaster": const(services.forecaster),
