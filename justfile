@@ -54,8 +54,13 @@ fev-env:
 
 # everything CI runs: lint, types, each family's own suite, then the gateway suite (last line: pytest's summary)
 [group('test')]
-test: check runtimes-for-tests interop-env fev-env test-families docker-engine
+test: check runtimes-for-tests interop-env fev-env test-families docker-engine browser
     python -m pytest tests -p no:cacheprovider
+
+# Debian's headless Chromium for the playground's browser test (Playwright drives it; its own download is not used)
+[group('setup')]
+browser:
+    if [ ! -x /usr/bin/chromium ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
 
 # the fast tier: unit tests with fakes, no processes, no Docker
 [group('test')]

@@ -31,6 +31,7 @@ from tollama.api import sagemaker as sagemaker_routes
 from tollama.api import system as system_routes
 from tollama.api.auth import AuthMiddleware, load_keys
 from tollama.api.cors import cors_config
+from tollama.api import ui as ui_routes
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
 from tollama.api.request_id import RequestIdMiddleware, before_send
 from tollama.errors import TollamaError
@@ -128,7 +129,7 @@ def create_app(
     forecast_route = forecast_routes.forecast_route(fast if fast_forecast else None)
     return Litestar(
         route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES, *evaluate_routes.ROUTES,
-                        *nixtla_routes.ROUTES, *kserve_routes.ROUTES, *sagemaker_routes.ROUTES],
+                        *nixtla_routes.ROUTES, *kserve_routes.ROUTES, *sagemaker_routes.ROUTES, *ui_routes.ROUTES],
         dependencies={
             "models": const(services.models),
             "forecaster": const(services.forecaster),

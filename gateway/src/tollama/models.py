@@ -36,6 +36,20 @@ class Resolved:
         )
 
 
+_WEIGHT_FORMATS = ((".safetensors", "safetensors"), (".gguf", "gguf"), (".bin", "pytorch"), (".pt", "pytorch"), (".pth", "pytorch"), (".ckpt", "pytorch"))
+
+
+def weights_format(m: Manifest, entry: RegistryEntry | None) -> str:
+    """``details.format``: the format of the model's weight files; ``builtin`` for a model with none."""
+    if entry is not None and entry.builtin:
+        return "builtin"
+    suffixes = {f.path.rsplit("/", 1)[-1].lower() for f in m.files}
+    for suffix, name in _WEIGHT_FORMATS:
+        if any(p.endswith(suffix) for p in suffixes):
+            return name
+    return "unknown"
+
+
 _FOREVER = "2318-11-25T00:00:00+00:00"
 
 
@@ -116,7 +130,7 @@ class Models:
     def details(self, m: Manifest, entry: RegistryEntry | None) -> schema.Details:
         family = m.family
         return schema.Details(
-            family=family, families=[family], parameter_size=entry.parameters if entry else "",
+            format=weights_format(m, entry), family=family, families=[family], parameter_size=entry.parameters if entry else "",
             parent_model=m.parent or "",
         )
 

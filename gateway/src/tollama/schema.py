@@ -190,7 +190,7 @@ class StopRequest(NameRequest, kw_only=True):
 
 
 class Details(msgspec.Struct, kw_only=True):
-    format: str = "safetensors"
+    format: str = "unknown"
     family: str
     families: list[str]
     parameter_size: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from tollama_kit.protocol import PROTOCOL_VERSION
 
@@ -20,9 +20,16 @@ from tollama.runtime.process import ProcessRuntime
 _JSON = msgspec.json.Encoder()
 
 
+_ROOT_HTML = '<!doctype html><title>tollama</title><p>tollama is running. <a href="/ui">Open the playground</a></p>\n'
+
+
 @get("/", sync_to_thread=False, media_type="text/plain")
-def root() -> str:
-    return "tollama is running"
+def root(request: Request[Any, Any, Any]) -> Response[str]:
+    """Ollama's "is running" line; a browser (Accept: text/html) gets it with a link to the playground."""
+    link = {"link": '</ui>; rel="playground"'}
+    if "text/html" in request.headers.get("accept", ""):
+        return Response(_ROOT_HTML, media_type="text/html; charset=utf-8", headers=link)
+    return Response("tollama is running", media_type="text/plain", headers=link)
 
 
 @get("/api/version", sync_to_thread=False)

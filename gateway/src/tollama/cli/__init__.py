@@ -84,7 +84,7 @@ def cmd_ps(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(data)
         return EXIT_OK
-    rows = [[m["name"], m["digest"][:12], m["family"], m["device"], render.size(m["size"]), m["expires_at"]] for m in data["models"]]
+    rows = [[m["name"], m["digest"][:12], m["family"], m["device"], render.size(m["size"]), render.until(m["expires_at"])] for m in data["models"]]
     render.table(rows, ["NAME", "ID", "FAMILY", "DEVICE", "SIZE", "UNTIL"])
     return EXIT_OK
 
@@ -169,7 +169,9 @@ def cmd_cp(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_stop(args: argparse.Namespace, settings: Settings) -> int:
     with _client(settings) as c:
         res = c.stop(args.model)
-    if not res["stopped"]:
+    if res["stopped"]:
+        sys.stdout.write(f"stopped '{res['model']}'\n")
+    else:
         sys.stderr.write(f"'{res['model']}' was not loaded\n")
     return EXIT_OK
 
@@ -246,6 +248,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         sys.stderr.write(f"wrote {sum(len(f['mean']) for f in resp['forecasts'])} forecast rows to {args.output}\n")
     elif args.json:
         _print_json(resp)
+    elif args.plot:
+        from tollama.cli import plot
+
+        sys.stdout.write(plot.render(series, resp, color=sys.stdout.isatty()))
     else:
         render.forecast_table(resp)
     return EXIT_OK
@@ -256,6 +262,19 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
     with _client(settings) as c:
         return evaluate(c, args)
+
+
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from tollama.mcp import server
+    except ImportError as exc:
+        raise InputError(f"`tollama mcp` needs the MCP SDK: pip install 'tollama[mcp]' ({exc})") from exc
+    if args.http:
+        host, _, port = args.http.rpartition(":")
+        server.run_http(settings.base_url, host or "127.0.0.1", int(port), read_only=args.read_only)
+    else:
+        server.run_stdio(settings.base_url, read_only=args.read_only)
+    return EXIT_OK
 
 
 def _default_model(c: Client) -> str:
@@ -312,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--keep-alive", dest="keep_alive")
     sp.add_argument("--accept-license", action="store_true")
     sp.add_argument("--yes", "-y", action="store_true", help="install a missing family runtime without asking")
+    sp.add_argument("--plot", action="store_true", help="draw history, forecast and its band in the terminal (one panel per series, up to 4)")
     sp = add("runtime", cmd_runtime, "manage family environments (process runtime)", json_flag=True)
     sp.add_argument("action", choices=["install", "list", "remove"])
     sp.add_argument("family", nargs="*")
@@ -326,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--freq")
     sp.add_argument("--output", "-o", help="write the per model, window and series results to this CSV")
     add("doctor", cmd_doctor, "check the setup: Python, uv, disk, family runtimes, Docker, server, hub (exit 0 pass, 1 warn, 2 fail)", json_flag=True)
+    sp = add("mcp", cmd_mcp, "serve tollama's tools to agents over the Model Context Protocol (stdio; --http for streamable HTTP)")
+    sp.add_argument("--http", metavar="HOST:PORT", nargs="?", const="127.0.0.1:11436", help="streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:11436)")
+    sp.add_argument("--read-only", action="store_true", help="offer no tool that changes the server (pull_model)")
     add("settings", cmd_settings, "print every setting with its value, default and meaning", json_flag=True)
     return p
 
