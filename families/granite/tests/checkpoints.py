@@ -13,7 +13,6 @@ from pathlib import Path
 
 from tollama_granite.variants import expected_shape
 
-
 TINY = {"d_model": 16, "decoder_d_model": 16, "num_layers": 1, "decoder_num_layers": 1, "adaptive_patching_levels": 2}
 # The hub's dimensions for the r2 variants: with context 512 and horizon 96 this is 805,280
 # parameters, the published size of granite-timeseries-ttm-r2 (main).

@@ -32,7 +32,8 @@ def _pick(native: list[float], q: np.ndarray, wanted: list[float]) -> np.ndarray
         if hits:
             out.append(q[hits[0]])
         else:
-            out.append(np.apply_along_axis(lambda col: np.interp(level, native, col), 0, q))
+            flat = q.reshape(q.shape[0], -1)
+            out.append(np.array([np.interp(level, native, flat[:, j]) for j in range(flat.shape[1])]).reshape(q.shape[1:]))
     return np.stack(out)
 
 

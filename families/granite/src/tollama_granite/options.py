@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from tollama_kit.adapter import Options
 from tollama_kit.errors import BadInput
 
