@@ -39,15 +39,19 @@ from tollama.settings import Settings
 from tollama.validation import validate
 from tollama_kit import protocol as wire
 
-# family -> (registry model, checkpoint size); every one at the hub's dimensions with random weights
-MODELS: dict[str, tuple[str, str]] = {
-    "baseline": ("auto-ets", "real"),
-    "chronos": ("chronos-bolt-small", "real"),
-    "timesfm": ("timesfm-2.5-200m", "real"),
-    "uni2ts": ("moirai-1.1-r-small", "real"),
-    "granite": ("granite-ttm-r2", "real"),
-    "sundial": ("sundial-base-128m", "real"),
-    "toto": ("toto-open-base-1.0", "real"),
+# row -> (family, registry model, checkpoint size, freq); every one at the hub's dimensions with random
+# weights. freq: sent with the request where a model reads it (FlowState's scale factor; "W" is co2's
+# frequency in the spelling both tollama and granite-tsfm's helper read); None: no freq.
+MODELS: dict[str, tuple[str, str, str, str | None]] = {
+    "baseline": ("baseline", "auto-ets", "real", None),
+    "chronos": ("chronos", "chronos-bolt-small", "real", None),
+    "timesfm": ("timesfm", "timesfm-2.5-200m", "real", None),
+    "uni2ts": ("uni2ts", "moirai-1.1-r-small", "real", None),
+    "granite": ("granite", "granite-ttm-r2", "real", None),
+    "flowstate": ("granite", "granite-flowstate-r1.1", "real", "W"),
+    "patchtst-fm": ("granite", "granite-patchtst-fm-r1", "real", None),
+    "sundial": ("sundial", "sundial-base-128m", "real", None),
+    "toto": ("toto", "toto-open-base-1.0", "real", None),
 }
 HORIZON, LENGTH, QUANTILES = 24, 512, [0.1, 0.5, 0.9]
 
@@ -68,7 +72,7 @@ def fixtures_cli(family: str, *args: str) -> str:
     return subprocess.run([str(python), str(cli), *args], capture_output=True, text=True, check=True, cwd=ROOT).stdout
 
 
-def measure(family: str, model: str, size: str, series: list[list[float]], repeat: int,
+def measure(family: str, model: str, size: str, freq: str | None, series: list[list[float]], repeat: int,
             url: str, home: Path, hub: HubServer, registry: Registry, tmp: Path) -> dict[str, Any]:
     entry = registry.get(model)
     assert entry is not None, model
@@ -78,6 +82,8 @@ def measure(family: str, model: str, size: str, series: list[list[float]], repea
         hub.repos[entry.repo] = {entry.revision: {str(p.relative_to(ckpt)): p.read_bytes() for p in ckpt.rglob("*") if p.is_file()}}
     body = {"model": model, "horizon": HORIZON, "quantiles": QUANTILES, "options": {"seed": 0},
             "series": [{"id": str(i), "target": s} for i, s in enumerate(series)]}
+    extra = {"freq": freq} if freq else {}
+    body.update(extra)
     raw = json.dumps(body).encode()  # encoded once, as the worker payload is: time the server, not the client
     with httpx.Client(base_url=url, timeout=3600) as c:
         c.post("/api/pull", json={"model": model, "stream": False, "accept_license": True}).raise_for_status()
@@ -92,7 +98,7 @@ def measure(family: str, model: str, size: str, series: list[list[float]], repea
         worker = p50_ms(lambda: w.post("/v1/forecast", content=payload, headers={"content-type": wire.CONTENT_TYPE}).raise_for_status(), repeat, warmup=0)
     request = tmp / f"{model}.json"
     request.write_text(json.dumps({"horizon": HORIZON, "quantiles": QUANTILES, "options": {"seed": 0, "context_length": LENGTH},
-                                   "series": [{"id": str(i), "target": [s]} for i, s in enumerate(series)]}))
+                                   "series": [{"id": str(i), "target": [s]} for i, s in enumerate(series)], **extra}))
     timing = fixtures_cli(family, "time", model, str(ckpt), str(request), "--repeat", str(repeat))
     library = json.loads(timing.strip().splitlines()[-1])  # the last line: libraries may print before it
     with httpx.Client(base_url=url, timeout=600) as c:  # unload and delete: the next family gets the memory and disk
@@ -105,26 +111,26 @@ def measure(family: str, model: str, size: str, series: list[list[float]], repea
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--families", default=",".join(MODELS), help="comma separated (default: all)")
+    parser.add_argument("--families", default=",".join(MODELS), help="comma separated rows (default: all): " + ", ".join(MODELS))
     parser.add_argument("--series", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     families = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = sorted(set(families) - set(MODELS))
     if unknown:
-        raise SystemExit(f"unknown families {unknown}; known: {sorted(MODELS)}")
+        raise SystemExit(f"unknown rows {unknown}; known: {sorted(MODELS)}")
     registry = Registry.load(Settings().registry_file)
     series = co2_windows(args.series)
     print(f"machine: {machine()}")
     print(f"request: {args.series} series × {LENGTH} points of co2, horizon {HORIZON}, quantiles {QUANTILES}; median of {args.repeat} warm calls")
-    print(f"{'family':<9} {'model':<20} {'library':>10} {'worker':>10} {'tollama':>10}   {'tollama/library':>15}  {'gateway adds':>12}")
+    print(f"{'family':<9} {'model':<22} {'library':>10} {'worker':>10} {'tollama':>10}   {'tollama/library':>15}  {'gateway adds':>12}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp, HubServer(repos={}) as hub, gateway({"HF_ENDPOINT": hub.endpoint, "TOLLAMA_MAX_LOADED_MODELS": "1"}) as (url, _proc, home):
-        for family in families:
-            model, size = MODELS[family]
-            row = measure(family, model, size, series, args.repeat, url, home, hub, registry, Path(tmp))
+        for key in families:
+            family, model, size, freq = MODELS[key]
+            row = measure(family, model, size, freq, series, args.repeat, url, home, hub, registry, Path(tmp))
             rows.append(row)
-            print(f"{family:<9} {model:<20} {row['library_ms']:8.1f}ms {row['worker_ms']:8.1f}ms {row['through_ms']:8.1f}ms   "
+            print(f"{family:<9} {model:<22} {row['library_ms']:8.1f}ms {row['worker_ms']:8.1f}ms {row['through_ms']:8.1f}ms   "
                   f"{row['through_ms'] / row['library_ms']:14.3f}×  {row['through_ms'] - row['worker_ms']:+10.1f}ms", flush=True)
             for p in Path(tmp).iterdir():  # real-size checkpoints are large: keep one at a time
                 if p.is_dir():

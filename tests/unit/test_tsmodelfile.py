@@ -129,6 +129,17 @@ def test_from_a_local_checkpoint_directory(client: TestClient[Any], tmp_path: Pa
     assert _create(client, "mystery", f"FROM {unknown}\nPARAM family granite\n").status_code == 200
 
 
+@pytest.mark.parametrize(("model_type", "base"), [("flowstate", "granite-flowstate-r1.1"), ("patchtst_fm", "granite-patchtst-fm-r1")])
+def test_granite_checkpoints_are_recognised_by_model_type(client: TestClient[Any], tmp_path: Path, model_type: str, base: str) -> None:
+    ckpt = tmp_path / model_type
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text(f'{{"model_type": "{model_type}"}}')
+    (ckpt / "model.safetensors").write_bytes(b"\0" * 64)
+    assert _create(client, f"my-{model_type.replace('_', '-')}", f"FROM {ckpt}\n").status_code == 200
+    info = client.post("/api/show", json={"model": f"my-{model_type.replace('_', '-')}"}).json()["model_info"]
+    assert info["tollama.family"] == "granite" and info["general.basename"] == base
+
+
 @pytest.mark.parametrize("preset", sorted(p.name for p in (ROOT / "tsmodelfiles").glob("*.tsmodelfile")))
 def test_presets_create_against_their_base(client: TestClient[Any], preset: str) -> None:
     from conftest import install_fake

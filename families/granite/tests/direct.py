@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import direct_quantile_models
 import numpy as np
 
 
@@ -141,13 +142,18 @@ def _with_covariates(ckpt: str, req: dict[str, Any], s: dict[str, Any]) -> dict[
     return {"id": s["id"], "mean": pred[-1].T.tolist(), "quantiles": q.tolist()}
 
 
-def load(model_name: str, ckpt: str) -> Loaded:
+def load(model_name: str, ckpt: str) -> Any:
     """Models are loaded on first use, per horizon; the covariate path builds its own each call
-    (its new channel-mixing layers are seeded per request)."""
+    (its new channel-mixing layers are seeded per request). FlowState and PatchTST-FM: see
+    direct_quantile_models.py."""
+    if model_name in direct_quantile_models.MODELS:
+        return direct_quantile_models.load(model_name, ckpt)
     return Loaded(str(ckpt))
 
 
-def run(model_name: str, loaded: Loaded, req: dict[str, Any]) -> dict[str, Any]:
+def run(model_name: str, loaded: Any, req: dict[str, Any]) -> dict[str, Any]:
+    if model_name in direct_quantile_models.MODELS:
+        return direct_quantile_models.run(model_name, loaded, req)
     out = []
     for s in req["series"]:
         if s.get("past_covariates") or s.get("future_covariates"):

@@ -1,7 +1,8 @@
 """Fixtures for gateway-level tests and benchmarks, run with the granite environment's python.
 
 The commands are the kit's (``tollama_kit.fixtures``). ``build`` writes a seeded, randomly
-initialised TinyTimeMixer for any registry variant (granite-ttm-r2, granite-ttm-r2-<ctx>-<h>):
+initialised TinyTimeMixer for any registry variant (granite-ttm-r2, granite-ttm-r2-<ctx>-<h>), or a
+FlowState (granite-flowstate-r1.1) or PatchTST-FM (granite-patchtst-fm-r1) checkpoint:
 ``--size tiny`` (the default) or ``real`` (the hub's dimensions). ``direct`` and ``time`` forecast
 with granite-tsfm called directly (see direct.py).
 """
@@ -19,7 +20,7 @@ from tollama_granite.variants import VARIANTS
 from tollama_kit.fixtures import Fixtures, main
 
 FIXTURES = Fixtures(
-    models=sorted(VARIANTS), sizes=("tiny", "real"),
+    models=sorted(VARIANTS) + list(checkpoints.MODELS), sizes=("tiny", "real"),
     build=lambda model, out, size, seed: checkpoints.build(model, out, seed=seed, size=size),
     load=direct.load, run=direct.run,
 )

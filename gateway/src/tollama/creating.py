@@ -25,6 +25,8 @@ from tollama.tsmodelfile import IDENTITY, TSModelfile, TSModelfileError, parse, 
 _CHRONOS_CLASSES = {"ChronosBoltPipeline": "chronos-bolt-base", "Chronos2Pipeline": "chronos-2", "ChronosPipeline": "chronos-t5-base"}
 _FAMILY_DEFAULT = {"chronos": "chronos-bolt-base", "timesfm": "timesfm-2.5-200m", "uni2ts": "moirai-1.1-r-small",
                    "granite": "granite-ttm-r2", "sundial": "sundial-base-128m", "toto": "toto-open-base-1.0", "baseline": "auto-ets"}
+#: config.json model_type values that name one catalogue model exactly.
+_MODEL_TYPES = {"flowstate": ("granite", "granite-flowstate-r1.1"), "patchtst_fm": ("granite", "granite-patchtst-fm-r1")}
 
 
 def _line(mf: TSModelfile, name: str) -> int:
@@ -145,6 +147,8 @@ def _detect(root: Path) -> tuple[str, str] | None:
     if pipeline in _CHRONOS_CLASSES:
         return "chronos", _CHRONOS_CLASSES[pipeline]
     kind = str(config.get("model_type", "")).lower()
+    if kind in _MODEL_TYPES:
+        return _MODEL_TYPES[kind]
     for needle, family in (("tinytimemixer", "granite"), ("sundial", "sundial"), ("timesfm", "timesfm"), ("moirai", "uni2ts"), ("toto", "toto")):
         if needle in kind:
             return family, _FAMILY_DEFAULT[family]

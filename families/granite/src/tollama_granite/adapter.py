@@ -1,6 +1,10 @@
-"""The granite family adapter: IBM Granite TinyTimeMixer r2 through granite-tsfm 0.3.11.
+"""The granite family adapter: IBM Granite time-series models through granite-tsfm 0.3.11.
 
-Flow of one ``forecast`` call:
+``load`` dispatches on the checkpoint's ``config.json`` ``model_type``: ``flowstate`` (FlowState,
+:mod:`tollama_granite.flowstate`), ``patchtst_fm`` (PatchTST-FM, :mod:`tollama_granite.patchtst_fm`),
+otherwise TinyTimeMixer (this module). Each is loaded through its library class's ``from_pretrained``.
+
+Flow of one TinyTimeMixer ``forecast`` call:
 
 * the horizon must fit the loaded variant's prediction length (else ``BadInput``);
 * covariates the model cannot use (static, categorical) are refused (``covariates_mode=strict``)
@@ -14,6 +18,7 @@ Flow of one ``forecast`` call:
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -24,7 +29,7 @@ from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, 
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed, Unsupported
 
-from tollama_granite import exogenous
+from tollama_granite import exogenous, flowstate, patchtst_fm
 from tollama_granite.conformal import SCORES, conformal_quantiles, required_windows
 from tollama_granite.options import GraniteOptions, parse_options
 from tollama_granite.variants import expected_shape
@@ -62,6 +67,17 @@ def _quiet_libraries() -> None:
     logging.getLogger("tsfm_public").setLevel(logging.WARNING)
 
 
+def _model_type(path: str) -> str:
+    """The checkpoint's ``model_type`` (``config.json``, as ``from_pretrained`` reads it)."""
+    from pathlib import Path
+
+    config = Path(path) / "config.json"
+    try:
+        return str(json.loads(config.read_text()).get("model_type", ""))
+    except (OSError, ValueError) as exc:
+        raise LoadFailed(f"cannot read {config}: {exc}") from exc
+
+
 class GraniteAdapter:
     family = FAMILY
 
@@ -70,9 +86,16 @@ class GraniteAdapter:
 
     # -- load / unload ----------------------------------------------------------------------
     def load(self, name: str, path: str, device: str, options: Options) -> Loaded:
+        _quiet_libraries()
+        kind = _model_type(path)
+        if kind in (flowstate.MODEL_TYPE, patchtst_fm.MODEL_TYPE):
+            other = flowstate.load(name, path, device) if kind == flowstate.MODEL_TYPE else patchtst_fm.load(name, path, device)
+            return Loaded(handle=other, device=device, memory_bytes=module_bytes(other.model))
+        return self._load_ttm(name, path, device)
+
+    def _load_ttm(self, name: str, path: str, device: str) -> Loaded:
         from tsfm_public import TinyTimeMixerConfig, TinyTimeMixerForPrediction
 
-        _quiet_libraries()
         config = TinyTimeMixerConfig.from_pretrained(path)
         promised = expected_shape(name)
         actual = (int(config.context_length), int(config.prediction_length))
@@ -96,12 +119,17 @@ class GraniteAdapter:
         return Loaded(handle=handle, device=device, memory_bytes=module_bytes(model))
 
     def unload(self, loaded: Loaded) -> None:
-        handle: Handle = loaded.handle
-        handle.exogenous_models.clear()
+        handle = loaded.handle
+        if isinstance(handle, Handle):
+            handle.exogenous_models.clear()
         handle.model = None
 
     # -- forecast ---------------------------------------------------------------------------
     def forecast(self, loaded: Loaded, batch: ForecastInput) -> ForecastOutput:
+        if isinstance(loaded.handle, flowstate.FlowStateHandle):
+            return flowstate.forecast(loaded.handle, batch)
+        if isinstance(loaded.handle, patchtst_fm.PatchTSTFMHandle):
+            return patchtst_fm.forecast(loaded.handle, batch)
         handle: Handle = loaded.handle
         opts = parse_options(batch.options, handle.context_length)
         if batch.horizon > handle.prediction_length:

@@ -1,9 +1,11 @@
-"""Forecast options the granite adapter reads (unknown options are ignored)."""
+"""Forecast options the granite adapter reads for TinyTimeMixer, and the typed readers FlowState and
+PatchTST-FM share (unknown options are ignored)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from tollama_kit.adapter import Options
 from tollama_kit.errors import BadInput
 
@@ -28,13 +30,20 @@ class GraniteOptions:
     batch_size: int
 
 
-def _int(options: Options, key: str, default: int, minimum: int) -> int:
+def int_option(options: Options, key: str, default: int, minimum: int) -> int:
     value = options.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
         raise BadInput(f"option {key!r} must be an integer; got {value!r}")
     if value < minimum:
         raise BadInput(f"option {key!r} must be >= {minimum}; got {value!r}")
     return int(value)
+
+
+def positive_float_option(options: Options, key: str, default: float) -> float:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
+        raise BadInput(f"option {key!r} must be a positive number; got {value!r}")
+    return float(value)
 
 
 def _choice(options: Options, key: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -45,16 +54,16 @@ def _choice(options: Options, key: str, default: str, allowed: tuple[str, ...]) 
 
 
 def parse_options(options: Options, model_context: int) -> GraniteOptions:
-    context = min(_int(options, "context_length", model_context, 1), model_context)
+    context = min(int_option(options, "context_length", model_context, 1), model_context)
     return GraniteOptions(
         context_length=context,
         covariates_mode=_choice(options, "covariates_mode", "best_effort", ("best_effort", "strict")),
         impute=_choice(options, "impute", "linear", IMPUTE_METHODS),
-        calibration_windows=_int(options, "calibration_windows", DEFAULT_CALIBRATION_WINDOWS, 0),
+        calibration_windows=int_option(options, "calibration_windows", DEFAULT_CALIBRATION_WINDOWS, 0),
         min_calibration_context=min(
-            _int(options, "min_calibration_context", DEFAULT_MIN_CALIBRATION_CONTEXT, 1), context
+            int_option(options, "min_calibration_context", DEFAULT_MIN_CALIBRATION_CONTEXT, 1), context
         ),
         conformal_score=_choice(options, "conformal_score", "absolute_error", SCORES),
-        seed=_int(options, "seed", 0, 0),
-        batch_size=_int(options, "batch_size", DEFAULT_BATCH_SIZE, 1),
+        seed=int_option(options, "seed", 0, 0),
+        batch_size=int_option(options, "batch_size", DEFAULT_BATCH_SIZE, 1),
     )
