@@ -48,6 +48,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "granite": ("granite-ttm-r2", "real"),
     "sundial": ("sundial-base-128m", "real"),
     "toto": ("toto-open-base-1.0", "real"),
+    "tirex": ("tirex-2", "real"),
 }
 HORIZON, LENGTH, QUANTILES = 24, 512, [0.1, 0.5, 0.9]
 
