@@ -3,7 +3,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 set quiet
 
 export TOLLAMA_HOME := env("TOLLAMA_HOME", justfile_directory() / ".cache/tollama-home")
-families := "baseline chronos timesfm uni2ts granite sundial toto"
+families := "baseline chronos timesfm uni2ts granite sundial toto tirex"
 
 [private]
 default:

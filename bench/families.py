@@ -52,6 +52,7 @@ MODELS: dict[str, tuple[str, str, str, str | None]] = {
     "patchtst-fm": ("granite", "granite-patchtst-fm-r1", "real", None),
     "sundial": ("sundial", "sundial-base-128m", "real", None),
     "toto": ("toto", "toto-open-base-1.0", "real", None),
+    "tirex": ("tirex", "tirex-2", "real", None),
 }
 HORIZON, LENGTH, QUANTILES = 24, 512, [0.1, 0.5, 0.9]
 

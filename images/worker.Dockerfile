@@ -3,8 +3,10 @@
 #   docker build -f images/worker.Dockerfile --build-arg FAMILY=chronos --build-arg VARIANT=cpu \
 #       -t tollama/chronos:cpu .              (or: just image chronos [cpu|cuda])
 #
-# Build args: BASE_IMAGE (any Debian-like image with python3.11 + venv; default python:3.11-slim,
-# `just docker-engine` makes the offline tollama-base:bookworm), FAMILY, VARIANT (cpu | cuda),
+# Build args: BASE_IMAGE (any Debian-like image whose python3 is the family's Python, 3.11 unless its
+# pyproject's [tool.tollama] python says otherwise, with venv; default python:3.11-slim;
+# scripts/build-image.sh picks python:<py>-slim per family; `just docker-engine` makes the offline
+# tollama-base:bookworm for 3.11), FAMILY, VARIANT (cpu | cuda),
 # TORCH_INDEX_URL (CPU variant: an extra index holding the CPU torch build), PROTOCOL_VERSION
 # (label only; the build script passes tollama_kit.protocol.PROTOCOL_VERSION). Optional files in
 # images/local/: wheels/ (a wheel folder, e.g. the CPU torch wheel, for offline builds) and

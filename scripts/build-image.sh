@@ -7,8 +7,10 @@
 #
 # Environment:
 #   TOLLAMA_IMAGE_PREFIX  image name prefix (default tollama)
-#   TOLLAMA_BASE_IMAGE    base image; default python:3.11-slim, or the offline tollama-base:bookworm
-#                         (`just docker-engine`) when only that one is present locally
+#   TOLLAMA_BASE_IMAGE    base image; default python:<py>-slim for the family's Python (<py> from
+#                         [tool.tollama] python, default 3.11), or, when only that one is present
+#                         locally, the offline tollama-base:bookworm (`just docker-engine`, Python
+#                         3.11) for a 3.11 family and tollama-base:py<py> for another version
 #   TOLLAMA_TORCH_INDEX_URL  CPU variant: an extra package index holding the CPU torch build
 #   TOLLAMA_EXTRA_CA      a CA file to trust inside the build (default: $PIP_CERT when set;
 #                         "none" for no extra CA)
@@ -25,11 +27,19 @@ if [ $# -gt 0 ] && [ "$1" = "--" ]; then shift; fi
 case "$variant" in cpu|cuda) ;; *) echo "VARIANT must be cpu or cuda, got $variant" >&2; exit 2 ;; esac
 prefix=${TOLLAMA_IMAGE_PREFIX:-tollama}
 
+# The family's Python ([tool.tollama] python, default 3.11); the gateway image is on 3.11.
+py=3.11
+if [ "$family" != gateway ] && [ -f "families/$family/pyproject.toml" ]; then
+  py=$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("tool", {}).get("tollama", {}).get("python", "3.11"))' \
+    "families/$family/pyproject.toml")
+fi
 base=${TOLLAMA_BASE_IMAGE:-}
 if [ -z "$base" ]; then
-  base=python:3.11-slim
-  if ! docker image inspect "$base" >/dev/null 2>&1 && docker image inspect tollama-base:bookworm >/dev/null 2>&1; then
-    base=tollama-base:bookworm
+  base=python:$py-slim
+  offline=tollama-base:py$py
+  [ "$py" = 3.11 ] && offline=tollama-base:bookworm
+  if ! docker image inspect "$base" >/dev/null 2>&1 && docker image inspect "$offline" >/dev/null 2>&1; then
+    base=$offline
   fi
 fi
 protocol=$(sed -n 's/^PROTOCOL_VERSION *= *\([0-9][0-9]*\).*/\1/p' families/kit/src/tollama_kit/protocol.py)
@@ -54,7 +64,8 @@ else
     mkdir -p "$local_dir/wheels"
     IFS=' ' read -r -a folders <<< "${PIP_FIND_LINKS:-}"
     for folder in "${folders[@]}"; do
-      for wheel in "$folder"/torch-"$torch"+cpu-cp311-*.whl "$folder"/torch-"$torch"-cp311-*.whl; do
+      tag_py=cp${py/./}
+      for wheel in "$folder"/torch-"$torch"+cpu-"$tag_py"-*.whl "$folder"/torch-"$torch"-"$tag_py"-*.whl; do
         if [ -f "$wheel" ]; then
           # A hard link where the folder shares the file system, else a copy.
           ln -f "$wheel" "$local_dir/wheels/" 2>/dev/null || cp "$wheel" "$local_dir/wheels/"
@@ -66,7 +77,7 @@ else
     --build-arg "TORCH_INDEX_URL=${TOLLAMA_TORCH_INDEX_URL:-}" "$@"
 fi
 
-echo "building $tag from $base" >&2
+echo "building $tag from $base (Python $py)" >&2
 start=$SECONDS
 docker build --build-arg "BASE_IMAGE=$base" --build-arg "PROTOCOL_VERSION=$protocol" -t "$tag" "$@" .
 echo "built $tag in $((SECONDS - start)) s ($(docker image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))" >&2

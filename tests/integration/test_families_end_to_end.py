@@ -37,6 +37,7 @@ CASES: list[tuple[str, str, float, dict[str, str]]] = [
     ("granite", "granite-patchtst-fm-r1", 1e-4, {}),
     ("sundial", "sundial-base-128m", 1e-3, {}),
     ("toto", "toto-open-base-1.0", 1e-3, {}),
+    ("tirex", "tirex-2", 1e-4, {}),
 ]
 REGISTRY = Registry.load(Settings().registry_file)
 

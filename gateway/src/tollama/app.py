@@ -29,9 +29,9 @@ from tollama.api import models as model_routes
 from tollama.api import nixtla as nixtla_routes
 from tollama.api import sagemaker as sagemaker_routes
 from tollama.api import system as system_routes
+from tollama.api import ui as ui_routes
 from tollama.api.auth import AuthMiddleware, load_keys
 from tollama.api.cors import cors_config
-from tollama.api import ui as ui_routes
 from tollama.api.errors import on_http_error, on_tollama_error, on_unexpected
 from tollama.api.request_id import RequestIdMiddleware, before_send
 from tollama.errors import TollamaError

@@ -24,7 +24,8 @@ from tollama.tsmodelfile import IDENTITY, TSModelfile, TSModelfileError, parse, 
 #: The catalogue model whose capabilities an imported checkpoint gets, by what its config says.
 _CHRONOS_CLASSES = {"ChronosBoltPipeline": "chronos-bolt-base", "Chronos2Pipeline": "chronos-2", "ChronosPipeline": "chronos-t5-base"}
 _FAMILY_DEFAULT = {"chronos": "chronos-bolt-base", "timesfm": "timesfm-2.5-200m", "uni2ts": "moirai-1.1-r-small",
-                   "granite": "granite-ttm-r2", "sundial": "sundial-base-128m", "toto": "toto-open-base-1.0", "baseline": "auto-ets"}
+                   "granite": "granite-ttm-r2", "sundial": "sundial-base-128m", "toto": "toto-open-base-1.0", "tirex": "tirex-2",
+                   "baseline": "auto-ets"}
 #: config.json model_type values that name one catalogue model exactly.
 _MODEL_TYPES = {"flowstate": ("granite", "granite-flowstate-r1.1"), "patchtst_fm": ("granite", "granite-patchtst-fm-r1")}
 
@@ -146,6 +147,8 @@ def _detect(root: Path) -> tuple[str, str] | None:
     pipeline = config.get("chronos_pipeline_class")
     if pipeline in _CHRONOS_CLASSES:
         return "chronos", _CHRONOS_CLASSES[pipeline]
+    if {"stack_config", "tokenizer_cfg", "future_len"} <= set(config):  # TiRex2(**config) keywords
+        return "tirex", _FAMILY_DEFAULT["tirex"]
     kind = str(config.get("model_type", "")).lower()
     if kind in _MODEL_TYPES:
         return _MODEL_TYPES[kind]

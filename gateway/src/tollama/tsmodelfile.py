@@ -95,7 +95,7 @@ PARAMS: dict[str, tuple[Callable[[str], Any], str]] = {
     "dtype": (_choice("auto", "float32", "bfloat16", "float16"), "chronos"),
     "patch_size": (_patch, "uni2ts (Moirai 1.x)"),
     "season_length": (_int(1), "baseline"),
-    "family": (_choice("chronos", "timesfm", "uni2ts", "granite", "sundial", "toto", "baseline"), "FROM a directory"),
+    "family": (_choice("chronos", "timesfm", "uni2ts", "granite", "sundial", "toto", "tirex", "baseline"), "FROM a directory"),
     "model": (str, "FROM a directory: the catalogue model whose capabilities apply"),
 }
 #: Parameters that describe the model itself and never travel to a worker as options.

@@ -8,7 +8,9 @@ Built from the family's own lock files (compiled requirement files with hashes):
 Console scripts inside the venv carry the build-time path in their shebang: always run
 ``<env>/bin/python -m …``.
 
-Steps: create the venv; install the family's pinned torch (CPU variant: the CPU build,
+Steps: create the venv with the family's Python (``[tool.tollama] python``, default 3.11: an
+interpreter found on ``PATH`` or under pyenv, else the version itself, which uv resolves and, on a
+machine without one, downloads); install the family's pinned torch (CPU variant: the CPU build,
 taken from ``PIP_FIND_LINKS`` / ``torch_index_url`` where given; CUDA variant: torch
 comes from the CUDA lock itself); install the lock with ``--require-hashes``; install the
 kit and the family adapter without dependencies. Never run inside a forecast request.
@@ -22,7 +24,7 @@ import os
 import shutil
 import subprocess
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -31,6 +33,7 @@ from ..errors import RuntimeNotInstalled
 
 Variant = Literal["cpu", "cuda"]
 ENV_FILE = "tollama-env.json"
+DEFAULT_PYTHON = "3.11"
 
 
 class EnvironmentError_(Exception):  # noqa: N801 - avoid shadowing the builtin name
@@ -52,6 +55,12 @@ class FamilySource:
         """The torch version this family's CPU variant installs (``[tool.tollama] torch``)."""
         value = self.pyproject.get("tool", {}).get("tollama", {}).get("torch")
         return str(value) if value else None
+
+    @property
+    def python(self) -> str:
+        """The Python version this family's environments use (``[tool.tollama] python``, e.g. ``"3.12"``)."""
+        value = self.pyproject.get("tool", {}).get("tollama", {}).get("python")
+        return str(value) if value else DEFAULT_PYTHON
 
     def lock(self, variant: Variant, *, tests: bool = False) -> Path:
         name = "requirements-test.lock" if tests else f"requirements-{variant}.lock"
@@ -103,6 +112,34 @@ def lock_digest(source: FamilySource, variant: Variant = "cpu", *, tests: bool =
     return _digest(*locks, source.root / "pyproject.toml")
 
 
+
+def _runs(path: str) -> bool:
+    try:
+        return subprocess.run([path, "-c", "pass"], capture_output=True, check=False, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def find_python(version: str, *, search_path: str | None = None, pyenv_roots: Iterable[Path] = ()) -> str:
+    """An interpreter for ``version`` (``"3.12"``): ``python3.12`` on the search path when it runs (a
+    pyenv shim for a version not selected does not), else one under a pyenv root's ``versions/``, else
+    ``version`` itself for uv to resolve (uv downloads a managed Python where none is installed)."""
+    name = f"python{version}"
+    found = shutil.which(name, path=search_path)
+    if found and _runs(found):
+        return found
+    for root in pyenv_roots:
+        for candidate in sorted((root / "versions").glob(f"{version}.*/bin/{name}"), reverse=True):
+            if _runs(str(candidate)):
+                return str(candidate)
+    return version
+
+
+def _pyenv_roots(env: dict[str, str]) -> list[Path]:
+    roots = [Path(env["PYENV_ROOT"])] if env.get("PYENV_ROOT") else []
+    return [*roots, Path.home() / ".pyenv"]
+
+
 def find_uv() -> list[str]:
     """The uv that builds environments: the one installed with tollama (a dependency), else one on PATH."""
     try:
@@ -127,10 +164,13 @@ def install(
     variant: Variant = "cpu",
     tests: bool = False,
     torch_index_url: str | None = None,
-    python: str = "python3.11",
+    python: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Path:
-    """Build (or rebuild when its locks changed) the family's environment; return its path."""
+    """Build (or rebuild when its locks changed) the family's environment; return its path.
+
+    ``python``: the interpreter (a path or a version for uv); default: :func:`find_python` for the
+    family's ``[tool.tollama] python``."""
     target = env_dir(runtimes_dir, source.name, variant)
     locks = [source.lock(variant)] + ([source.lock(variant, tests=True)] if tests else [])
     digest = lock_digest(source, variant, tests=tests)
@@ -147,6 +187,7 @@ def install(
     if env.get("PIP_FIND_LINKS") and not env.get("UV_FIND_LINKS"):
         env["UV_FIND_LINKS"] = env["PIP_FIND_LINKS"]
     py = str(env_python(partial))
+    interpreter = python or find_python(source.python, search_path=env.get("PATH"), pyenv_roots=_pyenv_roots(env))
 
     def run(*args: str) -> None:
         say(" ".join(args))
@@ -156,7 +197,7 @@ def install(
             raise EnvironmentError_(f"building the {source.name} environment failed at `{' '.join(args[:4])} …`:\n{tail}")
 
     try:
-        run(*find_uv(), "venv", "--quiet", "--python", python, str(partial))
+        run(*find_uv(), "venv", "--quiet", "--python", interpreter, str(partial))
         if variant == "cpu" and source.torch_pin:
             extra = ["--index-url", torch_index_url] if torch_index_url else []
             run(*find_uv(), "pip", "install", "--quiet", "--python", py, f"torch=={source.torch_pin}", *extra)
@@ -167,7 +208,8 @@ def install(
         # Editable: the adapter code is read from the source tree, so adapter edits need no rebuild.
         run(*find_uv(), "pip", "install", "--quiet", "--python", py, "--no-deps", "-e", str(kit_root), "-e", str(source.root))
         (partial / ENV_FILE).write_text(
-            json.dumps({"family": source.name, "variant": variant, "lock_digest": digest, "tests": tests}, indent=2)
+            json.dumps({"family": source.name, "variant": variant, "python": source.python, "lock_digest": digest,
+                        "tests": tests}, indent=2)
         )
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

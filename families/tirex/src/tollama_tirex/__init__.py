@@ -1,0 +1,1 @@
+"""tollama family adapter for NX-AI TiRex-2 (``tirex-2``)."""
