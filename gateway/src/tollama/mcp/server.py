@@ -77,7 +77,7 @@ def build(base_url: str, *, read_only: bool = False, paths: set[str] | None = No
         try:
             return _ok(await anyio.to_thread.run_sync(run))
         except ApiError as exc:
-            return _error({"error": str(exc), **exc.body, "code": exc.code})
+            return _error({"error": str(exc), **exc.response, "code": exc.code})
         except ServerUnreachable as exc:
             return _error({"error": str(exc), "code": "server_unreachable"})
         except ToolInputError as exc:

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from tollama import schema
-from tollama.cli.inputs import InputError, read_series
+from tollama.cli.inputs import InputError, read_input
 from tollama.client import Client
 
 Progress = Callable[[float, float | None, str], None]
@@ -83,7 +83,7 @@ def _forecast_request(args: dict[str, Any]) -> dict[str, Any]:
         raise ToolInputError("give either `series` or `csv_path`, not both", path="$.csv_path")
     if csv_path is not None:
         try:
-            request["series"] = read_series(Path(str(csv_path)))
+            request["series"] = read_input(Path(str(csv_path)))[0]
         except InputError as exc:
             raise ToolInputError(str(exc), path="$.csv_path", value=str(csv_path)) from exc
     elif "series" not in request:
