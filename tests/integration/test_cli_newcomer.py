@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, RUNTIMES, family_python, free_port, tollama_server
+from conftest import ROOT, RUNTIMES, family_python, refused_port, tollama_server
 
 SERIES = ROOT / "examples" / "series.csv"
 
@@ -66,9 +66,10 @@ def test_runtime_install_without_uv_says_what_to_install(no_uv: dict[str, str]) 
 
 
 def test_doctor_fails_without_uv_and_docker(no_uv: dict[str, str]) -> None:
-    env = {**no_uv, "TOLLAMA_RUNTIME": "docker", "DOCKER_HOST": f"unix://{no_uv['TOLLAMA_HOME']}/no-docker.sock",
-           "TOLLAMA_PORT": str(free_port()), "HF_ENDPOINT": f"http://127.0.0.1:{free_port()}"}
-    proc = cli(env, "doctor", timeout=120)
+    with refused_port() as server_port, refused_port() as hub_port:
+        env = {**no_uv, "TOLLAMA_RUNTIME": "docker", "DOCKER_HOST": f"unix://{no_uv['TOLLAMA_HOME']}/no-docker.sock",
+               "TOLLAMA_PORT": str(server_port), "HF_ENDPOINT": f"http://127.0.0.1:{hub_port}"}
+        proc = cli(env, "doctor", timeout=120)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     lines = {ln.split()[1]: ln for ln in proc.stdout.splitlines() if ln.startswith(("pass ", "warn ", "fail "))}

@@ -71,3 +71,22 @@ def test_typed_errors_carry_the_code(base: str, frame: pd.DataFrame) -> None:
             c.pull_model("no-such-model", progress=events.append)
     with pytest.raises(ServerUnreachable), Client("http://127.0.0.1:9", timeout=5) as down:
         down.tags()
+
+
+def test_evaluate_a_dataframe_answers_the_leaderboard_as_a_dataframe(base: str, frame: pd.DataFrame) -> None:
+    """``client.evaluate(df, models=..., horizon=..., windows=...)``: the leaderboard of the same evaluation sent as JSON."""
+    fields: dict[str, Any] = {"models": ["naive", "seasonal-naive"], "horizon": 4, "windows": 2, "metrics": ["MASE", "MAE"]}
+    series = [{"id": uid, "target": g.sort_values("ds")["y"].tolist(), "timestamps": g.sort_values("ds")["ds"].dt.strftime("%Y-%m-%d").tolist()}
+              for uid, g in frame.groupby("unique_id")]
+    with Client(base) as c:
+        board = c.evaluate(frame, **fields)
+        native = c.evaluate({**fields, "series": series})
+
+    async def run() -> pd.DataFrame:
+        async with AsyncClient(base) as ac:
+            return await ac.evaluate(frame, **fields)  # type: ignore[no-any-return]
+
+    assert list(board.columns) == ["model", "rank", "MASE", "MAE", "win_rate", "skill", "inference_ms"]
+    assert board["model"].tolist() == [r["model"] for r in native["leaderboard"]]
+    assert board["MASE"].tolist() == pytest.approx([r["metrics"]["MASE"] for r in native["leaderboard"]])
+    assert asyncio.run(run())["MAE"].tolist() == pytest.approx(board["MAE"].tolist())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from conftest import family_python, free_port, tollama_server
+from conftest import family_python, refused_port, tollama_server
 from hubserver import HubServer
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from tollama import schema
@@ -56,7 +57,9 @@ def test_tools_and_their_schemas_come_from_the_api_types(server: dict[str, str])
 
     tools = {t.name: t for t in _mcp(server, body)}
     paths = set(httpx.get(f"http://127.0.0.1:{server['TOLLAMA_PORT']}/schema/openapi.json").json()["paths"])
-    assert set(tools) == {"forecast", "validate", "list_models", "show_model", "pull_model"} | ({"evaluate"} if "/api/evaluate" in paths else set())
+    assert "/api/evaluate" in paths
+    assert set(tools) == {"forecast", "validate", "evaluate", "list_models", "show_model", "pull_model"}
+    assert set(tools["evaluate"].input_schema["properties"]) >= {"models", "horizon", "windows", "series", "csv_path"}
     fc = tools["forecast"].input_schema
     generated = msgspec.json.schema(schema.ForecastRequest)
     own = generated["$defs"]["ForecastRequest"]
@@ -97,6 +100,24 @@ def test_forecast_inline_and_from_a_csv_matches_the_rest_api(server: dict[str, s
     assert checked.structured_content["valid"] is True and checked.structured_content["series"] == 2
 
 
+def test_evaluate_reports_each_window_and_answers_the_rest_leaderboard(server: dict[str, str]) -> None:
+    request = {"models": ["naive", "seasonal-naive"], "series": SERIES, "horizon": 2, "windows": 2, "freq": "D", "metrics": ["MASE", "MAE"]}
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async def body(s: ClientSession) -> Any:
+        return await s.call_tool("evaluate", request, progress_callback=on_progress)
+
+    got = _mcp(server, body)
+    assert not got.is_error, got
+    rest = _rest(server, "/api/evaluate", request)
+    assert [r["model"] for r in got.structured_content["leaderboard"]] == [r["model"] for r in rest["leaderboard"]]
+    assert [r["metrics"] for r in got.structured_content["leaderboard"]] == [r["metrics"] for r in rest["leaderboard"]]
+    assert [p[0] for p in progress] == [1.0, 2.0, 3.0, 4.0] and {p[1] for p in progress} == {4.0}
+
+
 def test_errors_are_tool_errors_with_tollamas_code(server: dict[str, str], tmp_path: Path) -> None:
     async def body(s: ClientSession) -> Any:
         return {
@@ -120,7 +141,8 @@ def test_errors_are_tool_errors_with_tollamas_code(server: dict[str, str], tmp_p
     async def down(s: ClientSession) -> Any:
         return await s.call_tool("list_models", {})
 
-    dead = _mcp({"TOLLAMA_PORT": str(free_port())}, down)
+    with refused_port() as port:
+        dead = _mcp({"TOLLAMA_PORT": str(port)}, down)
     assert dead.is_error and dead.structured_content["code"] == "server_unreachable"
 
 
@@ -149,7 +171,9 @@ def test_streamable_http_transport(server: dict[str, str]) -> None:
 
     from mcp import Client
 
-    port = free_port()
+    with socket.socket() as s:  # `tollama mcp --http` takes a fixed port: one the OS just gave
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
     proc = subprocess.Popen([sys.executable, "-m", "tollama", "mcp", "--http", f"127.0.0.1:{port}"], env=server)
     try:
         deadline = time.monotonic() + 60

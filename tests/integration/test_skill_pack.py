@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, family_python, free_port, tollama_server
+from conftest import ROOT, family_python, refused_port, tollama_server
 
 SCRIPTS = ROOT / "skills" / "tollama-forecast" / "scripts"
 
@@ -63,7 +63,8 @@ def test_2_invalid_request(server: dict[str, str]) -> None:
 
 
 def test_3_server_unreachable() -> None:
-    down = run({"TOLLAMA_PORT": str(free_port())}, "models.sh", TOLLAMA_JSON_STDERR="1")
+    with refused_port() as port:
+        down = run({"TOLLAMA_PORT": str(port)}, "models.sh", TOLLAMA_JSON_STDERR="1")
     assert down.returncode == 3 and structured(down)["code"] == "server_unreachable"
 
 

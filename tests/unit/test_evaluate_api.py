@@ -155,3 +155,21 @@ def test_auto_chooses_per_series_caches_and_falls_back(client: TestClient[Any], 
 def test_auto_refuses_unknown_candidates(client: TestClient[Any]) -> None:
     resp = client.post("/api/forecast", json={"model": "auto", "horizon": 2, "options": {"candidates": ["nope"]}, "series": [[1, 2, 3]]})
     assert resp.status_code == 404 and resp.json()["code"] == "model_not_found"
+
+
+def test_evaluate_takes_a_long_format_table_and_answers_as_for_json(client: TestClient[Any]) -> None:
+    """A CSV body (rows in any order, fields in the query string) is the same evaluation as the JSON request."""
+    a = SERIES[0]
+    rows = [f"a,{t},{v}" for t, v in zip(a["timestamps"], a["target"], strict=True)]
+    csv = "unique_id,ds,y\n" + "\n".join(reversed(rows)) + "\n"
+    query = f"?models={MODEL},chronos-2&horizon=2&windows=2&quantiles=0.1,0.5,0.9&metrics=MAE,MASE"
+    resp = client.post("/api/evaluate" + query, content=csv, headers={"content-type": "text/csv"})
+    assert resp.status_code == 200, resp.text
+    native = client.post("/api/evaluate", json={"models": [MODEL, "chronos-2"], "series": [{"id": "a", "target": a["target"], "timestamps": a["timestamps"]}],
+                                                "horizon": 2, "windows": 2, "quantiles": [0.1, 0.5, 0.9], "metrics": ["MAE", "MASE"]}).json()
+    table = resp.json()
+    assert [r["model"] for r in table["leaderboard"]] == [r["model"] for r in native["leaderboard"]]
+    assert [r["metrics"] for r in table["leaderboard"]] == [r["metrics"] for r in native["leaderboard"]]
+    assert [s["cutoff"] for w in table["results"][0]["windows"] for s in w["series"]] == ["2024-04-01", "2024-06-01"]
+    bad = client.post("/api/evaluate?models=" + MODEL + "&horizon=two", content=csv, headers={"content-type": "text/csv"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_value" and "horizon" in bad.json()["path"]

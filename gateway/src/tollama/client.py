@@ -203,9 +203,22 @@ class Client:
         """The forecast's NDJSON events (queued, loading, running, done); an error line raises its class."""
         return self._stream("/api/forecast", {**request, "stream": True})
 
-    def evaluate(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def evaluate_stream(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """``POST /api/evaluate`` streamed: progress events, then ``{"status": "done", "response": …}``."""
         return self._stream("/api/evaluate", {**request, "stream": True})
+
+    def evaluate(self, data: Any, **fields: Any) -> Any:
+        """``data``: a request dict (answers the response dict: leaderboard and results), or a long-format
+        DataFrame with the request's fields as keywords (``models=[...]``, ``horizon=``, ``windows=``, …;
+        answers the leaderboard as a DataFrame, one row per model, one column per metric)."""
+        if not dataframes.is_frame(data):
+            return self._request("POST", "/api/evaluate", {**data, **fields, "stream": False})
+        call = dataframes.encode(data, None, fields, accept="application/json")
+        try:
+            resp = self._http.post("/api/evaluate", files=call.files, data=call.form, headers=call.headers)
+        except httpx.TransportError as exc:
+            raise _unreachable(self.base_url, exc) from exc
+        return dataframes.leaderboard(_result(resp))
 
     def validate(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "/api/validate", request)  # type: ignore[no-any-return]
@@ -277,3 +290,14 @@ class AsyncClient:
         if resp.status_code >= 400:
             _result(resp)
         return dataframes.decode(resp.content, call)
+
+    async def evaluate(self, data: Any, **fields: Any) -> Any:
+        """As :meth:`Client.evaluate`."""
+        if not dataframes.is_frame(data):
+            return await self._request("POST", "/api/evaluate", {**data, **fields, "stream": False})
+        call = dataframes.encode(data, None, fields, accept="application/json")
+        try:
+            resp = await self._http.post("/api/evaluate", files=call.files, data=call.form, headers=call.headers)
+        except httpx.TransportError as exc:
+            raise _unreachable(self.base_url, exc) from exc
+        return dataframes.leaderboard(_result(resp))

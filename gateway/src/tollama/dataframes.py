@@ -48,7 +48,7 @@ def _time_column(df: Any, given: str | None) -> str | None:
     return next((lowered[a] for a in TIME if a in lowered), None)
 
 
-def encode(df: Any, future_df: Any, fields: dict[str, Any]) -> Call:
+def encode(df: Any, future_df: Any, fields: dict[str, Any], *, accept: str = ARROW) -> Call:
     import pandas as pd
 
     files = {"data": ("data.arrows", _arrow(df), ARROW)}
@@ -57,7 +57,7 @@ def encode(df: Any, future_df: Any, fields: dict[str, Any]) -> Call:
             raise TypeError("future_df must be a pandas DataFrame like df")
         files["future"] = ("future.arrows", _arrow(future_df), ARROW)
     time_col = _time_column(df, fields.get("time_col"))
-    call = Call(files=files, form={"request": json.dumps(fields)}, headers={"accept": ARROW})
+    call = Call(files=files, form={"request": json.dumps(fields)}, headers={"accept": accept})
     if time_col is not None and pd.api.types.is_datetime64_any_dtype(df[time_col]):
         call.datetime_time = time_col
         call.tz = getattr(df[time_col].dt, "tz", None)
@@ -73,3 +73,14 @@ def decode(body: bytes, call: Call) -> Any:
         stamps = pd.to_datetime(out[call.datetime_time], utc=call.tz is not None)
         out[call.datetime_time] = stamps.dt.tz_convert(call.tz) if call.tz is not None else stamps
     return out
+
+
+def leaderboard(resp: dict[str, Any]) -> Any:
+    """An evaluation's leaderboard as a DataFrame: ``model, rank``, one column per metric, ``win_rate, skill,
+    inference_ms`` (as AutoGluon's ``leaderboard()``: one row per model, best first)."""
+    import pandas as pd
+
+    metrics = list(resp.get("metrics") or [])
+    rows = [{"model": r["model"], "rank": r["rank"], **{m: r["metrics"].get(m) for m in metrics},
+             "win_rate": r["win_rate"], "skill": r["skill"], "inference_ms": r["inference_ms"]} for r in resp["leaderboard"]]
+    return pd.DataFrame(rows, columns=["model", "rank", *metrics, "win_rate", "skill", "inference_ms"])

@@ -1,7 +1,9 @@
 """``POST /api/evaluate``: decode, evaluate (:class:`~tollama.evaluation.evaluator.Evaluator`), encode.
 
-Decoding is :func:`decode_evaluate` so that other doors (CSV/Parquet bodies) hand the evaluator an
-already decoded :class:`~tollama.evaluation.schema.EvaluateRequest`.
+A JSON body is decoded by :func:`decode_evaluate`; a long-format table body (CSV, Parquet, Arrow, or
+multipart with a JSON ``request`` part, as on ``/api/forecast``) by :mod:`tollama.api.tables`, its
+fields from the query string (``?models=naive,auto-ets&horizon=12&windows=3``). Both give the
+evaluator the same :class:`~tollama.evaluation.schema.EvaluateRequest`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.response import Stream
 
-from tollama.api.errors import decode
-from tollama.errors import InternalError, TollamaError
+from tollama.api import tables as table_api
+from tollama.api.errors import decode, error_line, read_body
+from tollama.errors import InternalError, InvalidValue, TollamaError
 from tollama.evaluation.evaluator import Evaluator
 from tollama.evaluation.schema import EvaluateEvent, EvaluateRequest
 
@@ -28,9 +31,23 @@ def decode_evaluate(body: bytes) -> EvaluateRequest:
     return decode(body, EvaluateRequest)
 
 
+async def read_evaluate(request: Request[Any, Any, Any]) -> EvaluateRequest:
+    """The evaluation request of a JSON or a table body."""
+    if not table_api.is_table_body(request.headers.get("content-type", "")):
+        return decode_evaluate(await read_body(request))
+    body = await table_api.read_table(request)
+    fields = table_api.evaluate_fields(body)
+    try:
+        return msgspec.convert({**fields, "series": body.series}, EvaluateRequest, strict=False)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        path = text.rsplit("at `", 1)[1].rstrip("`") if "at `" in text else "$"
+        raise InvalidValue(f"{path}: {text.split(' - at ', 1)[0]}", path=path) from None
+
+
 @post("/api/evaluate", status_code=200)
 async def evaluate(request: Request[Any, Any, Any], evaluator: NamedDependency[Evaluator]) -> Response[bytes] | Stream:
-    req = decode_evaluate(await request.body())
+    req = await read_evaluate(request)
     if req.stream:
         evaluator.plan(req)  # a bad request is a 4xx status, not an in-band error
         return Stream(_stream(evaluator, req), media_type="application/x-ndjson")
@@ -38,23 +55,25 @@ async def evaluate(request: Request[Any, Any, Any], evaluator: NamedDependency[E
 
 
 async def _stream(evaluator: Evaluator, req: EvaluateRequest) -> AsyncIterator[bytes]:
-    events: asyncio.Queue[EvaluateEvent | None] = asyncio.Queue()
+    events: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def progress(event: EvaluateEvent) -> None:
+        events.put_nowait(_JSON.encode(event) + b"\n")
 
     async def run() -> None:
         try:
-            events.put_nowait(EvaluateEvent(status="done", response=await evaluator.evaluate(req, events.put_nowait)))
-        except TollamaError as exc:
-            events.put_nowait(EvaluateEvent(status="error", error=exc.message, code=exc.code, details=exc.details or None))
+            progress(EvaluateEvent(status="done", response=await evaluator.evaluate(req, progress)))
+        except TollamaError as exc:  # the one in-stream error line of every stream
+            events.put_nowait(error_line(exc))
         except Exception as exc:  # noqa: BLE001 - reported in-stream, the status line is gone
-            err = InternalError(f"internal error: {type(exc).__name__}: {exc}")
-            events.put_nowait(EvaluateEvent(status="error", error=err.message, code=err.code))
+            events.put_nowait(error_line(InternalError(f"internal error: {type(exc).__name__}: {exc}")))
         finally:
             events.put_nowait(None)
 
     task = asyncio.get_running_loop().create_task(run())
     try:
-        while (event := await events.get()) is not None:
-            yield _JSON.encode(event) + b"\n"
+        while (line := await events.get()) is not None:
+            yield line
     finally:
         if not task.done():
             task.cancel()

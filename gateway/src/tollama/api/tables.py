@@ -1,4 +1,4 @@
-"""The long-format door of ``POST /api/forecast``: CSV, Parquet and Arrow bodies, table answers.
+"""The long-format door of ``POST /api/forecast`` and ``POST /api/evaluate``: CSV, Parquet and Arrow bodies, table answers.
 
 A body of ``text/csv``, ``application/vnd.apache.parquet`` or ``application/vnd.apache.arrow.stream``
 is the data table; the request's other fields come from the query string (``?model=auto-ets&horizon=12
@@ -96,32 +96,77 @@ def request_fields(query: dict[str, str], base: dict[str, Any] | None = None) ->
     return req, columns
 
 
-async def read_request(request: Request[Any, Any, Any]) -> tuple[ForecastRequest, Any]:
-    """Decode a table body into a forecast request and the input's column names."""
+class TableBody(msgspec.Struct, kw_only=True):
+    """A table body, read: the query string, the multipart ``request`` part (``base``), the series, the column names."""
+
+    query: dict[str, str]
+    base: dict[str, Any]
+    series: list[SeriesIn]
+    names: Any
+
+
+async def read_table(request: Request[Any, Any, Any], columns: dict[str, str] | None = None) -> TableBody:
+    """Read a table body (CSV, Parquet, Arrow, or multipart with ``request``/``data``/``future`` parts) into
+    series; ``columns`` (``id_col``/``time_col``/``target_col``) override those named in the query or ``base``."""
     from tollama import tables
 
     kind = media(request.headers.get("content-type", ""))
     query = {k: str(v) for k, v in request.query_params.items()}
+    base: dict[str, Any] = {}
     future = None
     future_fmt: Format | None = None
     if kind == "multipart/form-data":
         form = await request.form()
         base = _json_part(form.get("request"))
-        req, columns = request_fields(query, base)
         data_fmt, data = await _file_part(form, "data", required=True)
         if "future" in form:
             future_fmt, raw = await _file_part(form, "future", required=True)
             future = tables.read(raw, future_fmt, part="future")
     else:
-        req, columns = request_fields(query)
         data_fmt, data = MEDIA[kind], await read_body(request)
-    cols = tables.Columns(id=columns.get("id_col"), time=columns.get("time_col"), target=columns.get("target_col"))
+    named = {k: str(v) for k, v in {**query, **base}.items() if k in _COLUMNS} | (columns or {})
+    cols = tables.Columns(id=named.get("id_col"), time=named.get("time_col"), target=named.get("target_col"))
     series, names = tables.to_series(tables.read(data, data_fmt), future, fmt=data_fmt, future_fmt=future_fmt, columns=cols)
     try:
         converted = msgspec.convert(series, list[SeriesIn])
     except msgspec.ValidationError as exc:
         raise InvalidValue(f"data: {exc}", path="$.series") from None
-    return msgspec.structs.replace(req, series=list(converted)), names
+    return TableBody(query=query, base=base, series=list(converted), names=names)
+
+
+async def read_request(request: Request[Any, Any, Any]) -> tuple[ForecastRequest, Any]:
+    """Decode a table body into a forecast request and the input's column names."""
+    body = await read_table(request)
+    req, _ = request_fields(body.query, body.base or None)
+    return msgspec.structs.replace(req, series=body.series), body.names
+
+
+#: Evaluate fields given in a query string as comma-separated lists.
+_EVALUATE_LISTS = {"models", "metrics", "quantiles"}
+
+
+def evaluate_fields(body: TableBody) -> dict[str, Any]:
+    """An evaluation request's fields from a table body: the query string under the ``request`` part,
+    lists comma-separated, options by name or as ``options.<name>``; the series from the table."""
+    from tollama.evaluation.schema import EvaluateRequest
+
+    fields: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    for key, raw in body.query.items():
+        name = key.removeprefix("options.")
+        if key in _COLUMNS:
+            continue
+        if key in ("series", "stream"):
+            raise InvalidValue(f"$.query.{key}: not a query parameter of a table body", path=f"$.query.{key}", value=raw)
+        if key.startswith("options.") or (name in Options.__struct_fields__ and name not in EvaluateRequest.__struct_fields__):
+            options[name] = raw
+        else:
+            fields[key] = [v for v in raw.split(",") if v.strip()] if key in _EVALUATE_LISTS else raw
+    base = {k: v for k, v in body.base.items() if k not in _COLUMNS and k != "series"}
+    merged: dict[str, Any] = {**fields, **base, "options": {**options, **(base.get("options") or {})}}
+    if merged.get("stream"):
+        raise InvalidValue("$.stream: streaming is not available for a table body", path="$.stream", value=True, limit=False)
+    return merged
 
 
 def _json_part(part: Any) -> dict[str, Any]:

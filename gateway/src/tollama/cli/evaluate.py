@@ -73,7 +73,7 @@ def evaluate(client: Client, args: argparse.Namespace) -> int:
     total = len(request["models"]) * request["windows"]
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task("evaluating", total=total)
-        for event in client.evaluate(request):
+        for event in client.evaluate_stream(request):
             if event.get("status") == "evaluating":
                 bar.update(task, completed=event["completed"], description=f"{event['model']} window {event['window'] + 1}")
             elif event.get("status") == "done":

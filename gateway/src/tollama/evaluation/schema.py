@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -82,6 +82,5 @@ class EvaluateEvent(msgspec.Struct, omit_defaults=True, kw_only=True):
     completed: int | None = None
     total: int | None = None
     response: EvaluateResponse | None = None
-    error: str | None = None
-    code: str | None = None
-    details: dict[str, Any] | None = None
+    """With ``status: "done"``. An error after the first line is the error line of every stream
+    (``{"status": "error", "error", "code", ...}``, :func:`tollama.api.errors.error_line`)."""

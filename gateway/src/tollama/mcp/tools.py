@@ -4,7 +4,7 @@ Each tool's input schema is generated from the msgspec type the REST endpoint de
 (``msgspec.json.schema``), less the fields a tool does not take (``stream``, the legacy
 ``name``) and plus the few it adds (``csv_path``). A tool lists the REST path it calls, and
 is offered only where the server answers that path (its OpenAPI document), so adding the
-evaluation tool is one more ``Tool(...)`` entry once ``/api/evaluate`` exists.
+evaluation tool (``/api/evaluate``) is one such entry.
 
 Handlers are synchronous calls of :class:`tollama.client.Client` (the transport runs them in
 a worker thread); ``progress(done, total, message)`` reports progress to the caller.
@@ -22,6 +22,7 @@ import msgspec
 from tollama import schema
 from tollama.cli.inputs import InputError, read_input
 from tollama.client import Client
+from tollama.evaluation.schema import EvaluateRequest
 
 Progress = Callable[[float, float | None, str], None]
 Handler = Callable[[Client, dict[str, Any], Progress], Any]
@@ -99,6 +100,17 @@ def _validate(c: Client, args: dict[str, Any], progress: Progress) -> Any:
     return c.validate(_forecast_request(args))
 
 
+def _evaluate(c: Client, args: dict[str, Any], progress: Progress) -> Any:
+    """A backtest and leaderboard; each model-window done is a progress notification."""
+    result: Any = None
+    for event in c.evaluate_stream(_forecast_request(args)):
+        if event.get("status") == "evaluating":
+            progress(float(event["completed"]), float(event["total"]), f"{event['model']} window {int(event['window']) + 1}")
+        elif event.get("status") == "done":
+            result = event["response"]
+    return result
+
+
 def _list_models(c: Client, args: dict[str, Any], progress: Progress) -> Any:
     return c.tags()
 
@@ -124,6 +136,8 @@ TOOLS: tuple[Tool, ...] = (
          "/api/forecast", schema.ForecastRequest, _forecast, drop=_FORECAST_DROP, optional=("series",), extra=_CSV_PATH),
     Tool("validate", "Check a forecast request against the model's capabilities without running it (a dry run): the horizon, quantiles and warnings it would get.",
          "/api/validate", schema.ForecastRequest, _validate, drop=_FORECAST_DROP, optional=("series",), extra=_CSV_PATH),
+    Tool("evaluate", "Backtest installed models on the given series (rolling windows at each series' end) and rank them: a leaderboard of fev's metrics (MASE, WQL, SMAPE, ...), win rate and skill, plus per-window results.",
+         "/api/evaluate", EvaluateRequest, _evaluate, drop=_FORECAST_DROP, optional=("series",), extra=_CSV_PATH),
     Tool("list_models", "The installed models (name, digest, size, family).", "/api/tags", None, _list_models),
     Tool("show_model", "A model's details: family, parameters, capabilities (context, horizon, quantiles, covariates), licence, TSModelfile.",
          "/api/show", schema.ShowRequest, _show_model, drop=("name",), require=("model",)),

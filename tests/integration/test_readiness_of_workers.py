@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, family_python, free_port
+from conftest import ROOT, family_python
 from litestar.testing import TestClient
 from tollama.app import create_app
 from tollama.settings import Settings
@@ -21,10 +21,15 @@ from tollama.settings import Settings
 @pytest.fixture
 def static_worker() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     python = family_python("baseline")
-    port = free_port()
-    proc = subprocess.Popen([str(python), "-m", "tollama_kit", "--family", "baseline", "--port", str(port)],
+    proc = subprocess.Popen([str(python), "-m", "tollama_kit", "--family", "baseline", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    assert proc.stdout is not None
+    for raw in proc.stdout:  # the worker prints the port the OS gave it
+        if raw.startswith(b"tollama-worker listening "):
+            url = raw.decode().split()[-1]
+            break
+    else:
+        raise AssertionError(f"the static worker exited with {proc.wait()} before listening")
     deadline = time.monotonic() + 60
     while True:
         try:
