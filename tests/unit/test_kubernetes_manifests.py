@@ -135,6 +135,14 @@ def test_every_tollama_variable_the_manifests_set_is_a_setting(rendered: dict[st
         assert used <= known, f"{name}: not in the settings table: {sorted(used - known)}"
 
 
+def test_the_gateway_settings_parse(rendered: dict[str, list[Doc]]) -> None:
+    env = {k: v["value"] for k, v in _env(_container(_gateway(rendered["cpu"]))).items() if "value" in v}
+    settings = Settings.from_env(env)
+    assert settings.runtime == "static"
+    assert (settings.host, settings.port) == ("0.0.0.0", 11435)
+    assert settings.store_dir == Path("/var/lib/tollama/models")
+
+
 def test_the_gateway_runs_static_against_every_family_service(rendered: dict[str, list[Doc]]) -> None:
     for name, docs in rendered.items():
         gateway = _container(_gateway(docs))
