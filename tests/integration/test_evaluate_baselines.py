@@ -129,6 +129,12 @@ def test_cli_evaluate_and_run_auto(tmp_path: Path) -> None:
         as_json = tollama_cli(env, "evaluate", "--input", str(csv_in), "--models", "naive", "--horizon", "6", "--json")
         assert as_json.returncode == 0, as_json.stderr
         assert json.loads(as_json.stdout)["leaderboard"][0]["model"] == "naive"
+        both = ("--input", str(csv_in), "--models", "naive,seasonal-naive", "--horizon", "6", "--windows", "2")
+        plotted = tollama_cli(env, "evaluate", *both, "--plot")
+        board = json.loads(tollama_cli(env, "evaluate", *both, "--json").stdout)["leaderboard"]
+        assert plotted.returncode == 0, plotted.stderr
+        bars = {line.split()[0]: line.split()[-1] for line in plotted.stdout.splitlines() if "▇" in line}
+        assert bars == {r["model"]: f"{r['metrics']['MASE']:.2f}" for r in board}  # the bars carry the leaderboard's MASE
         bad = tollama_cli(env, "evaluate", "--input", str(csv_in), "--models", "naive", "--horizon", "6", "--windows", "40")
         assert (bad.returncode != 0 and "not_enough_history" in bad.stderr + bad.stdout) or "windows" in bad.stderr
         auto = tollama_cli(env, "run", "auto", "--input", str(csv_in), "--horizon", "3", "--json")

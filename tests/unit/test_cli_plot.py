@@ -67,3 +67,16 @@ def test_multivariate_gets_a_panel_per_variate() -> None:
 def test_colour_on_request() -> None:
     text = plot.render([{"id": "s", "target": [1.0, 2.0]}], _resp(["s"], 2.0, 1.0, 3.0), width=60, height=12, color=True)
     assert "\x1b[" in text
+
+
+def test_leaderboard_bars_follow_the_first_metric() -> None:
+    resp = {"metrics": ["MASE", "WQL"], "windows": 3, "leaderboard": [
+        {"model": "seasonal-naive", "metrics": {"MASE": 0.5, "WQL": 0.2}},
+        {"model": "naive", "metrics": {"MASE": 1.5, "WQL": 0.1}},
+        {"model": "broken", "metrics": {"MASE": None, "WQL": None}}]}
+    text = plot.leaderboard(resp, width=70)
+    bars = {line.split()[0]: line for line in text.splitlines() if "▇" in line}
+    assert set(bars) == {"seasonal-naive", "naive"}
+    assert bars["naive"].rstrip().endswith("1.50") and bars["seasonal-naive"].rstrip().endswith("0.50")
+    assert bars["naive"].count("▇") == 3 * bars["seasonal-naive"].count("▇")  # lengths in proportion to MASE
+    assert "MASE by model" in text and "no MASE: broken" in text and "\x1b[" not in text

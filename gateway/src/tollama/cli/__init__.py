@@ -345,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quantiles", "-q", help="comma-separated levels, e.g. 0.1,0.5,0.9")
     sp.add_argument("--freq")
     sp.add_argument("--output", "-o", help="write the per model, window and series results to this CSV")
+    sp.add_argument("--plot", action="store_true", help="draw the leaderboard's first metric as bars in the terminal")
     add("doctor", cmd_doctor, "check the setup: Python, uv, disk, family runtimes, Docker, server, hub (exit 0 pass, 1 warn, 2 fail)", json_flag=True)
     sp = add("mcp", cmd_mcp, "serve tollama's tools to agents over the Model Context Protocol (stdio; --http for streamable HTTP)")
     sp.add_argument("--http", metavar="HOST:PORT", nargs="?", const="127.0.0.1:11436", help="streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:11436)")

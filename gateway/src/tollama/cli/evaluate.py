@@ -84,6 +84,10 @@ def evaluate(client: Client, args: argparse.Namespace) -> int:
         write_csv(resp, Path(args.output))
     if args.json:
         sys.stdout.write(json.dumps(resp, indent=2) + "\n")
+    elif args.plot:
+        from tollama.cli import plot
+
+        sys.stdout.write(plot.leaderboard(resp, color=sys.stdout.isatty()))
     else:
         Console(width=None if sys.stdout.isatty() else 200).print(leaderboard_table(resp))
         for row in resp["leaderboard"]:

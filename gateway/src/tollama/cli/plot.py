@@ -1,4 +1,5 @@
-"""``tollama run --plot``: history, forecast mean and its quantile band drawn in the terminal (plotext).
+"""``tollama run --plot``: history, forecast mean and its quantile band drawn in the terminal (plotext);
+``tollama evaluate --plot``: the leaderboard as bars (:func:`leaderboard`).
 
 One panel per series (per variate for a multivariate series), stacked, up to ``MAX_PANELS``;
 the rest are named in a footer line. Each panel shows the last ``history`` points of the input,
@@ -92,3 +93,25 @@ def _one(p: Panel, width: int, height: int, color: bool) -> str:
     out = str(plt.build())
     plt.clear_figure()
     return (out if color else plt.uncolorize(out)) + "\n"
+
+
+def leaderboard(resp: dict[str, Any], *, width: int | None = None, color: bool = False) -> str:
+    """``tollama evaluate --plot``: the leaderboard's first (ranking) metric as horizontal bars, best first;
+    models without a score are named below the chart."""
+    metric = resp["metrics"][0]
+    rows = [(r["model"], r["metrics"].get(metric)) for r in resp["leaderboard"]]
+    scored = [(m, float(v)) for m, v in rows if v is not None]
+    missing = [m for m, v in rows if v is None]
+    cols, _ = shutil.get_terminal_size((100, 40))
+    out = ""
+    if scored:
+        plt.clear_figure()
+        plt.theme("pro" if color else "clear")
+        plt.simple_bar([m for m, _ in scored], [v for _, v in scored], width=width or cols,
+                       title=f"{metric} by model (lower is better, {resp['windows']} window(s))")
+        built = str(plt.build())
+        plt.clear_figure()
+        out = (built if color else plt.uncolorize(built)) + "\n"
+    if missing:
+        out += f"no {metric}: {', '.join(missing)}\n"
+    return out
