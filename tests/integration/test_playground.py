@@ -112,6 +112,20 @@ def test_upload_forecast_chart_table_download(base_url: str, browser: Any, tmp_p
     assert parsed[0] == ["id", "timestamp", "mean", "q0.1", "q0.9"]
     assert [[r[0], r[1], *map(float, r[2:])] for r in parsed[1:]] == expected
 
+    # A leaderboard on the same data: the ranks and scores /api/evaluate answers.
+    evaluation = {"models": ["naive:latest", "seasonal-naive:latest"], "series": request["series"], "horizon": 5, "windows": 2,
+                  "metrics": ["MASE", "MAE"], "quantiles": [0.1, 0.9]}
+    board = httpx.post(base_url + "/api/evaluate", json=evaluation, timeout=120).json()["leaderboard"]
+    page.fill("#eval-models", "naive:latest, seasonal-naive:latest")
+    page.fill("#eval-windows", "2")
+    page.fill("#eval-metrics", "MASE,MAE")
+    page.click("#evaluate")
+    page.wait_for_selector("#leaderboard tbody tr >> nth=1")
+    assert [th.inner_text() for th in page.query_selector_all("#leaderboard thead th")] == ["rank", "model", "MASE", "MAE", "win rate", "skill", "ms"]
+    shown = [[td.inner_text() for td in tr.query_selector_all("td")] for tr in page.query_selector_all("#leaderboard tbody tr")]
+    assert [(int(r[0]), r[1], float(r[2]), float(r[3])) for r in shown] == [(b["rank"], b["model"], b["metrics"]["MASE"], b["metrics"]["MAE"]) for b in board]
+    page.screenshot(path=str(ARTIFACTS / "playground-leaderboard.png"), full_page=True)
+
     # Pull with live status; the model list is reloaded.
     page.fill("#pull-model", "naive")
     page.click("#pull")

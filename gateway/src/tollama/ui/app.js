@@ -131,11 +131,6 @@ function rows(resp) {
 
 function table(resp) {
   const [head, ...body] = rows(resp);
-  const tr = (cells, tag) => {
-    const row = document.createElement("tr");
-    cells.forEach((c) => { const td = document.createElement(tag); td.textContent = String(c); row.appendChild(td); });
-    return row;
-  };
   $("table").tHead.replaceChildren(tr(head, "th"));
   $("table").tBodies[0].replaceChildren(...body.map((r) => tr(r, "td")));
 }
@@ -148,6 +143,39 @@ function download() {
   a.download = "forecast.csv";
   a.click();
   URL.revokeObjectURL(a.href);
+}
+
+// -- evaluate: a leaderboard on the pasted data (POST /api/evaluate) ----------------------------
+function tr(cells, tag) {
+  const row = document.createElement("tr");
+  cells.forEach((c) => { const td = document.createElement(tag); td.textContent = String(c); row.appendChild(td); });
+  return row;
+}
+
+async function runEvaluate() {
+  const st = $("eval-status");
+  try {
+    const models = $("eval-models").value.split(",").map((m) => m.trim()).filter((m) => m);
+    if (!models.length) throw new Error("name the models to compare, comma separated");
+    const request = { models, series: parseCsv($("data").value), horizon: parseInt($("horizon").value, 10),
+      windows: parseInt($("eval-windows").value, 10), metrics: $("eval-metrics").value.split(",").map((m) => m.trim()).filter((m) => m) };
+    const qs = $("quantiles").value.trim();
+    if (qs) request.quantiles = qs.split(",").map(Number);
+    status(st, "evaluating …");
+    const resp = await api("POST", "/api/evaluate", request);
+    const head = ["rank", "model", ...resp.metrics, "win rate", "skill", "ms"];
+    const shown = (v) => (v == null ? "–" : String(v));
+    const lb = $("leaderboard");
+    lb.tHead.replaceChildren(tr(head, "th"));
+    lb.tBodies[0].replaceChildren(...resp.leaderboard.map((r) => tr([r.rank, r.model, ...resp.metrics.map((m) => shown(r.metrics[m])),
+      shown(r.win_rate), shown(r.skill), Math.round(r.inference_ms)], "td")));
+    lb.hidden = false;
+    const warnings = [...resp.warnings, ...resp.leaderboard.flatMap((r) => r.warnings.map((w) => r.model + ": " + w))];
+    status(st, `${resp.windows} window(s) of ${resp.horizon} steps, ${models.length} models in ${Math.round(resp.total_ms)} ms` +
+      (warnings.length ? " — " + warnings.join("; ") : ""));
+  } catch (e) {
+    status(st, (e.code ? e.code + ": " : "") + e.message, true);
+  }
 }
 
 // -- models and pulls ---------------------------------------------------------------------------
@@ -220,5 +248,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("run").addEventListener("click", runForecast);
   $("download").addEventListener("click", download);
   $("pull").addEventListener("click", pull);
+  $("evaluate").addEventListener("click", runEvaluate);
   loadModels();
 });
