@@ -147,3 +147,26 @@ def test_evaluate_ranks_an_ensemble_beside_its_members(client: TestClient[Any], 
     assert all(rows[m]["metrics"]["MAE"] is not None for m in rows)
     # the median of last+0, last+10 and last+2 is the third member's forecast: the same score
     assert rows["ens"]["metrics"]["MAE"] == pytest.approx(rows[T5]["metrics"]["MAE"])
+
+
+def test_validate_checks_every_member_without_forecasting(client: TestClient[Any], runtime: InProcessRuntime) -> None:
+    assert _create(client, "ens", f"ENSEMBLE {TINY} {TWO}").status_code == 200
+    resp = client.post("/api/validate", json={"model": "ens", "horizon": 3, "series": [[1, 2, 3]]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["valid"] is True and resp.json()["model"] == "ens:latest" and runtime.adapter.calls == []
+    install = _create(client, "mixed", f"ENSEMBLE {TINY} granite-ttm-r2")  # granite: no runtime in the fake
+    assert install.status_code == 200
+    refused = client.post("/api/validate", json={"model": "mixed", "horizon": 3, "series": [[1, 2, 3]]})
+    assert refused.status_code >= 400 and "granite" in refused.json()["error"], refused.text
+
+
+def test_auto_takes_an_ensemble_only_when_named(client: TestClient[Any], offsets: dict[str, float]) -> None:
+    assert _create(client, "ens", f"ENSEMBLE {TINY} {TWO} {T5}").status_code == 200
+    series = [{"id": "s", "target": [float(i % 5) for i in range(30)]}]
+    named = client.post("/api/forecast", json={"model": "auto", "horizon": 2, "options": {"candidates": ["ens", TWO]}, "series": series})
+    assert named.status_code == 200, named.text
+    assert set(named.json()["forecasts"][0]["scores"]) == {"ens", TWO}
+    default = client.post("/api/forecast", json={"model": "auto", "horizon": 2, "series": series})
+    assert default.status_code == 200, default.text
+    assert f"{TINY}:latest" in default.json()["forecasts"][0]["scores"]
+    assert "ens" not in default.json()["forecasts"][0]["scores"] and "ens:latest" not in default.json()["forecasts"][0]["scores"]
