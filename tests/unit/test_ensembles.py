@@ -170,3 +170,12 @@ def test_auto_takes_an_ensemble_only_when_named(client: TestClient[Any], offsets
     assert default.status_code == 200, default.text
     assert f"{TINY}:latest" in default.json()["forecasts"][0]["scores"]
     assert "ens" not in default.json()["forecasts"][0]["scores"] and "ens:latest" not in default.json()["forecasts"][0]["scores"]
+
+
+def test_from_an_ensemble_inherits_its_members_and_may_change_the_rule(client: TestClient[Any], offsets: dict[str, float]) -> None:
+    assert _create(client, "ens", f"ENSEMBLE {TINY} {TWO} {T5}").status_code == 200
+    assert _create(client, "ens-mean", "FROM ens\nPARAM combine mean\nPARAM horizon 2").status_code == 200
+    body = client.post("/api/forecast", json={"model": "ens-mean", "series": [[1, 2, 3]]}).json()
+    assert body["forecasts"][0]["mean"] == pytest.approx([7.0, 7.0])  # mean of 3, 13 and 5
+    shown = client.post("/api/show", json={"model": "ens-mean"}).json()
+    assert shown["model_info"]["tollama.ensemble.combine"] == "mean" and shown["model_info"]["tollama.parent"] == "ens:latest"

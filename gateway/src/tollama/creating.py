@@ -66,12 +66,13 @@ class Creator:
         if mf.members:
             yield from self._ensemble(ref, mf)
             return
-        if "combine" in mf.params:
-            raise TSModelfileError(_line(mf, "combine"), 1, "PARAM combine applies only to an ENSEMBLE model", mf.params["combine"])
         if _is_path(mf.from_):
+            _no_combine(mf)
             yield from self._import(ref, mf)
             return
         base = self.models.resolve(mf.from_)
+        if not ensembles.is_ensemble(base.manifest):
+            _no_combine(mf)
         check_against(mf, base.entry)
         for f in base.manifest.files:
             yield {"status": f"using existing layer {f.digest}"}
@@ -166,6 +167,11 @@ class Creator:
         if entry is None:
             raise InvalidValue(f"no catalogue model for family {family!r}", path="modelfile", value=family)
         return entry
+
+
+def _no_combine(mf: TSModelfile) -> None:
+    if "combine" in mf.params:
+        raise TSModelfileError(_line(mf, "combine"), 1, "PARAM combine applies only to an ENSEMBLE model (or one created FROM an ensemble)", mf.params["combine"])
 
 
 def _ensemble_line(mf: TSModelfile) -> int:
