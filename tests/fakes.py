@@ -33,6 +33,8 @@ class LastValueAdapter:
         self.options_seen: list[dict[str, object]] = []
         self.delay = 0.0
         self.fail_next: Exception | None = None
+        self.offsets: dict[str, float] = {}
+        """Added to the forecasts of that registry model (to tell models apart)."""
 
     def describe(self) -> dict[str, str]:
         return {"numpy": np.__version__}
@@ -58,7 +60,7 @@ class LastValueAdapter:
         out = []
         for s in batch.series:
             last = np.nan_to_num(s.target[:, -1:], nan=0.0)
-            mean = np.repeat(last, batch.horizon, axis=1)
+            mean = np.repeat(last, batch.horizon, axis=1) + self.offsets.get(loaded.handle[0], 0.0)
             q = np.stack([mean + (lv - 0.5) for lv in batch.quantiles])
             out.append(SeriesOutput(id=s.id, mean=mean, quantiles=q))
         return ForecastOutput(series=out, warnings=["from-adapter"] if batch.options.get("seed") == 99 else [])

@@ -87,10 +87,18 @@ def test_doc_commands_run_against_a_real_server(server: dict[str, str]) -> None:
             assert len(rows) == 14 and rows[0][0] == "2016-01-01", rows  # the preset's horizon, after 2015-12-31
         if command == "tollama show my-daily --modelfile":
             assert "FROM auto-ets:latest" in result.stdout and "PARAM horizon 14" in result.stdout
+        if command == "tollama show baseline-ensemble --modelfile":
+            assert result.stdout.startswith("ENSEMBLE naive:latest seasonal-naive:latest\n") and "PARAM combine median" in result.stdout
+        if command == "tollama show baseline-ensemble":
+            assert re.search(r"members\s+naive:latest, seasonal-naive:latest\n", result.stdout), result.stdout
+            assert re.search(r"family\s+ensemble\n", result.stdout) and "None" not in result.stdout, result.stdout
+        if command == "tollama run baseline-ensemble --input examples/series.csv":
+            assert len([ln for ln in result.stdout.splitlines() if ln[:4].isdigit()]) == 12, result.stdout  # the preset's horizon
         if command == "tollama list":
             assert "auto-ets:latest" in result.stdout
     assert "tollama run --input examples/series.csv --horizon 12" in ran
     assert "tollama create my-daily -f tsmodelfiles/daily-baseline.tsmodelfile" in ran
+    assert "tollama create baseline-ensemble -f tsmodelfiles/baseline-ensemble.tsmodelfile" in ran
 
 
 def test_readme_curl_body_through_the_api(server: dict[str, str]) -> None:

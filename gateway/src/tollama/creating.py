@@ -4,6 +4,7 @@ The new manifest references the base model's blobs by digest (nothing is copied)
 adds a parameters layer; its ``modelfile`` is the canonical TSModelfile, so
 ``show --modelfile`` output recreates the same digest. ``FROM`` a local directory imports
 a checkpoint the user already has (family detected from its config, or ``PARAM family``).
+``ENSEMBLE a b …`` writes a manifest with no files that names its members (:mod:`tollama.ensembles`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tollama.errors import Forbidden, InvalidValue
+from tollama import ensembles
+from tollama.errors import Forbidden, InvalidValue, ModelNotFound
 from tollama.models import Models
 from tollama.names import ModelRef, parse_name
 from tollama.registry import RegistryEntry
@@ -61,10 +63,16 @@ class Creator:
         ref = parse_name(name)
         yield {"status": "parsing modelfile"}
         mf = parse(text)
+        if mf.members:
+            yield from self._ensemble(ref, mf)
+            return
         if _is_path(mf.from_):
+            _no_combine(mf)
             yield from self._import(ref, mf)
             return
         base = self.models.resolve(mf.from_)
+        if not ensembles.is_ensemble(base.manifest):
+            _no_combine(mf)
         check_against(mf, base.entry)
         for f in base.manifest.files:
             yield {"status": f"using existing layer {f.digest}"}
@@ -77,6 +85,34 @@ class Creator:
             license=mf.license or base.manifest.license, parent=base.ref.full,
             parameters={**base.manifest.parameters, **own}, modelfile=render(canonical), created_at=utc_now(),
         )
+        yield {"status": "writing manifest"}
+        digest = self.models.store.put_manifest(ref, manifest)
+        self.models.changed()
+        yield {"status": "success", "digest": digest}
+
+    def _ensemble(self, ref: ModelRef, mf: TSModelfile) -> Iterator[dict[str, Any]]:
+        line = _ensemble_line(mf)
+        for name in IDENTITY:
+            if name in mf.params:
+                raise TSModelfileError(_line(mf, name), 1, f"PARAM {name} does not apply to an ENSEMBLE model", mf.params[name])
+        names = []
+        for name in mf.members:
+            try:
+                member = self.models.resolve(name)
+            except ModelNotFound as exc:
+                raise TSModelfileError(line, 10, f"ENSEMBLE member {name!r} is not installed ({exc.message})", name) from None
+            if ensembles.is_ensemble(member.manifest):
+                raise TSModelfileError(line, 10, f"ENSEMBLE member {name!r} is itself an ensemble; name its members instead", name)
+            if member.ref.full in names:
+                raise TSModelfileError(line, 10, f"ENSEMBLE names member {member.ref.full!r} twice; each member once", name)
+            check_against(mf, member.entry)
+            names.append(member.ref.full)
+            yield {"status": f"using member {member.ref.full} ({member.digest})"}
+        params = {"combine": "median", **mf.params}  # the default spelled out: with or without the line, one digest
+        own = {**params, "members": names}
+        canonical = TSModelfile(from_="", members=names, params=params, license=mf.license, description=mf.description)
+        manifest = Manifest(name=ref.full, model=ensembles.ENSEMBLE, family=ensembles.ENSEMBLE, files=[], license=mf.license,
+                            parameters=own, modelfile=render(canonical), created_at=utc_now())
         yield {"status": "writing manifest"}
         digest = self.models.store.put_manifest(ref, manifest)
         self.models.changed()
@@ -131,6 +167,15 @@ class Creator:
         if entry is None:
             raise InvalidValue(f"no catalogue model for family {family!r}", path="modelfile", value=family)
         return entry
+
+
+def _no_combine(mf: TSModelfile) -> None:
+    if "combine" in mf.params:
+        raise TSModelfileError(_line(mf, "combine"), 1, "PARAM combine applies only to an ENSEMBLE model (or one created FROM an ensemble)", mf.params["combine"])
+
+
+def _ensemble_line(mf: TSModelfile) -> int:
+    return mf.lines.get("ENSEMBLE", 1)
 
 
 def _is_path(text: str) -> bool:

@@ -4,19 +4,24 @@ Validation (against the registry capabilities and the model's parameters) happen
 before any worker is started. A registry entry that declares ``variants`` is served by
 the pulled variant that fits the request's history and horizon (:meth:`Forecaster.choose`).
 Streaming callers get the lifecycle as it happens: ``queued`` → (``loading``) → ``running`` → ``done``.
+An ensemble (:mod:`tollama.ensembles`) is prepared as one prepared request per member and
+served by running each and combining their forecasts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from tollama_kit import protocol as wire
 
-from tollama.errors import InvalidValue, VariantNotPulled
+from tollama import ensembles
+from tollama.errors import InvalidValue, ModelNotFound, TollamaError, VariantNotPulled
 from tollama.evaluation import scoring
 from tollama.floats import from_float32_bytes
 from tollama.models import Models, Resolved
@@ -36,6 +41,8 @@ class Prepared:
     serving: Resolved
     """The model that runs it: the requested one, or the variant chosen for it."""
     checked: ValidatedForecast
+    members: tuple[tuple[ForecastRequest, Prepared], ...] = ()
+    """An ensemble: each member's request and its prepared form (``checked`` is then the first member's)."""
 
 
 def _shape(e: RegistryEntry) -> str:
@@ -53,8 +60,10 @@ class Forecaster:
         self.auto: Callable[[ForecastRequest, Emit | None], Awaitable[ForecastResponse]] | None = None
         """Serves ``model: "auto"`` (:class:`~tollama.evaluation.auto.AutoForecaster`), wired by the app."""
 
-    def prepare(self, req: ForecastRequest, max_series: int | None = None) -> Prepared:
-        requested = self.models.resolve(req.model)
+    def prepare(self, req: ForecastRequest, max_series: int | None = None, requested: Resolved | None = None) -> Prepared:
+        requested = requested or self.models.resolve(req.model)
+        if ensembles.is_ensemble(requested.manifest):
+            return self._prepare_ensemble(req, requested, max_series)
         serving, notes = self.choose(req, requested)
         checked = validate(
             req, serving.ref.full, serving.entry.capabilities, serving.params, max_series=max_series or self.max_series,
@@ -62,6 +71,28 @@ class Forecaster:
         )
         checked.warnings[:0] = notes
         return Prepared(requested.ref.full, serving, checked)
+
+    def _prepare_ensemble(self, req: ForecastRequest, ens: Resolved, max_series: int | None) -> Prepared:
+        """Each member validates the request (with the ensemble's parameters over its own), so an error names the member."""
+        common = ensembles.shared(ens.params)
+        eff = effective(req, common)
+        sub = msgspec.structs.replace(req, horizon=eff.horizon, quantiles=list(eff.quantiles), stream=False)
+        parts = []
+        for name in ensembles.members(ens.manifest):
+            try:
+                member = self.models.resolve(name)
+            except ModelNotFound as exc:
+                raise ensembles.missing(ens.ref.full, name, exc) from None
+            member = dataclasses.replace(member, params={**member.params, **common})
+            member_req = msgspec.structs.replace(sub, model=name)
+            try:
+                parts.append((member_req, self.prepare(member_req, max_series, member)))
+            except TollamaError as exc:
+                exc.message = f"ensemble {ens.ref.full!r}, member {name!r}: {exc.message}"
+                raise
+        first = parts[0][1].checked
+        notes = [f"{r.model}: {w}" for r, p in parts for w in p.checked.warnings]
+        return Prepared(ens.ref.full, ens, dataclasses.replace(first, warnings=notes), tuple(parts))
 
     def choose(self, req: ForecastRequest, requested: Resolved) -> tuple[Resolved, list[str]]:
         """The pulled variant that serves ``req`` (granite-tsfm's rule, :func:`pick_variant`), and warnings.
@@ -99,7 +130,8 @@ class Forecaster:
 
     def dry_run(self, req: ForecastRequest) -> ValidateResponse:
         p = self.prepare(req)
-        self.runtime.check(p.serving.entry.family)
+        for part in [m for _, m in p.members] or [p]:
+            self.runtime.check(part.serving.entry.family)
         return ValidateResponse(
             valid=True, model=p.model, family=p.serving.entry.family, horizon=p.checked.horizon,
             quantiles=list(p.checked.quantiles), series=len(p.checked.outputs), warnings=p.checked.warnings,
@@ -115,6 +147,8 @@ class Forecaster:
     async def run(self, req: ForecastRequest, p: Prepared, emit: Emit | None = None, start: float | None = None) -> ForecastResponse:
         """Forecast an already prepared request (:meth:`prepare`): one lease, one worker call."""
         start = time.perf_counter() if start is None else start
+        if p.members:
+            return await self._run_ensemble(p, emit, start)
         resolved, checked = p.serving, p.checked
         self.runtime.check(resolved.entry.family)
         if emit:
@@ -126,6 +160,36 @@ class Forecaster:
             checked.batch.key = lease.key
             result = await lease.client.forecast(checked.batch)
         return self._response(p.model, resolved, checked, result, lease.load_ms, lease.queue_ms, start)
+
+    async def _run_ensemble(self, p: Prepared, emit: Emit | None, start: float) -> ForecastResponse:
+        answers: list[ForecastResponse] = []
+        for member_req, member in p.members:
+            try:
+                answers.append(await self.run(member_req, member, emit))
+            except TollamaError as exc:
+                exc.message = f"ensemble {p.model!r}, member {member_req.model!r}: {exc.message}"
+                raise
+        names = [r.model for r, _ in p.members]
+        forecasts = ensembles.combine(ensembles.rule(p.serving.params), names, [a.forecasts for a in answers])
+        checked, scored = p.checked, []
+        for f, out in zip(forecasts, checked.outputs, strict=True):
+            if checked.metrics and out.actuals is not None:
+                item = scoring.Item(history=out.history, actuals=out.actuals, mean=f.mean if out.multivariate else [f.mean],
+                                    quantiles=[f.quantiles[k] if out.multivariate else [f.quantiles[k]] for k in f.quantiles],
+                                    seasonality=scoring.seasonality_for(out.freq, checked.seasonality))
+                scored.append(item)
+                f.metrics = scoring.score(checked.metrics, [item], checked.quantiles)
+        warnings = list(checked.warnings)
+        for name, a in zip(names, answers, strict=True):
+            warnings.extend(w for w in (f"{name}: {x}" for x in a.warnings) if w not in warnings)
+        return ForecastResponse(
+            model=p.model, digest=p.serving.digest, family=",".join(sorted({a.family for a in answers})), device=answers[0].device,
+            horizon=checked.horizon, quantiles=list(checked.quantiles), forecasts=forecasts, warnings=warnings,
+            load_ms=round(sum(a.load_ms for a in answers), 3), queue_ms=round(sum(a.queue_ms for a in answers), 3),
+            inference_ms=round(sum(a.inference_ms for a in answers), 3), total_ms=round((time.perf_counter() - start) * 1000, 3),
+            created_at=datetime.now(UTC).isoformat(), done=True,
+            metrics=scoring.score(checked.metrics, scored, checked.quantiles) if scored else None,
+        )
 
     def _response(self, model: str, resolved: Resolved, checked: ValidatedForecast, result: wire.ForecastResult, load_ms: float, queue_ms: float, start: float) -> ForecastResponse:
         levels = [_level(q) for q in result.quantiles]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tollama import schema
+from tollama import ensembles, schema
 from tollama.errors import InternalError, ModelNotFound, TollamaError
 from tollama.names import ModelRef, parse_name
 from tollama.registry import Registry, RegistryEntry
@@ -41,6 +41,8 @@ _WEIGHT_FORMATS = ((".safetensors", "safetensors"), (".gguf", "gguf"), (".bin", 
 
 def weights_format(m: Manifest, entry: RegistryEntry | None) -> str:
     """``details.format``: the format of the model's weight files; ``builtin`` for a model with none."""
+    if ensembles.is_ensemble(m):
+        return ensembles.ENSEMBLE
     if entry is not None and entry.builtin:
         return "builtin"
     suffixes = {f.path.rsplit("/", 1)[-1].lower() for f in m.files}
@@ -119,13 +121,23 @@ class Models:
             return hit
         ref = parse_name(raw)
         manifest = self.store.require(ref, known=self.registry.names())
-        entry = self.registry.get(manifest.model)
+        entry = self._ensemble_entry(ref, manifest) if ensembles.is_ensemble(manifest) else self.registry.get(manifest.model)
         if entry is None:
             raise ModelNotFound(f"model '{ref.full}' is installed but its base model {manifest.model!r} is no longer in the catalogue", model=ref.full)
         params = {**entry.defaults, **manifest.parameters}
         resolved = Resolved(ref=ref, manifest=manifest, digest=self.store.digest(manifest), entry=entry, params=params)
         self._cache[raw] = resolved
         return resolved
+
+    def _ensemble_entry(self, ref: ModelRef, m: Manifest) -> RegistryEntry:
+        found = []
+        for name in ensembles.members(m):
+            try:
+                member = self.resolve(name)
+            except ModelNotFound as exc:
+                raise ensembles.missing(ref.full, name, exc) from None
+            found.append(member.entry)
+        return ensembles.entry(ref.full, m, found)
 
     def details(self, m: Manifest, entry: RegistryEntry | None) -> schema.Details:
         family = m.family
@@ -167,6 +179,9 @@ class Models:
             "tollama.defaults": r.params,
             "tollama.variants": e.variants if self.switches(r) else [],
         }
+        if ensembles.is_ensemble(m):
+            info["tollama.ensemble.members"] = ensembles.members(m)
+            info["tollama.ensemble.combine"] = ensembles.rule(m.parameters)
         for name in caps.__struct_fields__:
             info[f"tollama.capabilities.{name}"] = getattr(caps, name)
         parameters = "\n".join(f"{k:<20} {json.dumps(v) if not isinstance(v, str) else v}" for k, v in sorted(r.params.items()))

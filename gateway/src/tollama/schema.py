@@ -101,6 +101,8 @@ class SeriesForecast(msgspec.Struct, omit_defaults=True, kw_only=True):
     """``model: "auto"``: the model that served this series."""
     scores: Scores | None = None
     """``model: "auto"``: each candidate's backtest score (the selection metric)."""
+    members: list[str] | None = None
+    """An ensemble: the member models whose forecasts were combined."""
 
 
 class ForecastResponse(msgspec.Struct, omit_defaults=True, kw_only=True):

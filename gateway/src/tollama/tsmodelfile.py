@@ -2,7 +2,8 @@
 
 Grammar (line oriented; instructions are case-insensitive; ``#`` starts a comment line)::
 
-    FROM <model name | local checkpoint directory>      required, the first instruction
+    FROM <model name | local checkpoint directory>      the first instruction (or ENSEMBLE)
+    ENSEMBLE <model> <model> ...                         instead of FROM: a model combining installed models
     PARAM <name> <value>                                 (PARAMETER is accepted too)
     LICENSE <text>                                       or a \"\"\" … \"\"\" block
     DESCRIPTION <text>                                   or a \"\"\" … \"\"\" block
@@ -23,7 +24,7 @@ from tollama import timeaxis
 from tollama.errors import InvalidValue
 from tollama.keepalive import parse_keep_alive
 
-INSTRUCTIONS = ("FROM", "PARAM", "PARAMETER", "LICENSE", "DESCRIPTION")
+INSTRUCTIONS = ("FROM", "ENSEMBLE", "PARAM", "PARAMETER", "LICENSE", "DESCRIPTION")
 
 
 class TSModelfileError(InvalidValue):
@@ -97,6 +98,7 @@ PARAMS: dict[str, tuple[Callable[[str], Any], str]] = {
     "season_length": (_int(1), "baseline"),
     "family": (_choice("chronos", "timesfm", "uni2ts", "granite", "sundial", "toto", "tirex", "baseline"), "FROM a directory"),
     "model": (str, "FROM a directory: the catalogue model whose capabilities apply"),
+    "combine": (_choice("median", "mean"), "ENSEMBLE: how the members' forecasts are combined (default median)"),
 }
 #: Parameters that describe the model itself and never travel to a worker as options.
 IDENTITY = ("family", "model")
@@ -105,6 +107,9 @@ IDENTITY = ("family", "model")
 @dataclass
 class TSModelfile:
     from_: str
+    """The base model or directory; empty for an ensemble."""
+    members: list[str] = field(default_factory=list)
+    """``ENSEMBLE``: the models combined (at least two)."""
     params: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict, compare=False)
     """The line each parameter was set on (for errors raised after parsing)."""
@@ -139,7 +144,7 @@ def parse(text: str) -> TSModelfile:
         word, _, rest = stripped.partition(" ")
         instr = word.upper()
         if instr not in INSTRUCTIONS:
-            raise TSModelfileError(lineno, indent + 1, f"unknown instruction {word!r}; expected one of FROM, PARAM, LICENSE, DESCRIPTION", word)
+            raise TSModelfileError(lineno, indent + 1, f"unknown instruction {word!r}; expected one of FROM, ENSEMBLE, PARAM, LICENSE, DESCRIPTION", word)
         value_col = indent + len(word) + 2
         if rest.lstrip().startswith('"""'):
             body = rest.lstrip()[3:]
@@ -159,15 +164,18 @@ def parse(text: str) -> TSModelfile:
                 value = "\n".join(chunks).strip("\n")
         else:
             value = _unquote(rest, lineno, value_col)
-        if instr == "FROM":
+        if instr in ("FROM", "ENSEMBLE"):
             if result is not None:
-                raise TSModelfileError(lineno, indent + 1, "FROM appears twice; a TSModelfile has exactly one FROM", value)
+                first = "ENSEMBLE" if result.members else "FROM"
+                said = f"{instr} appears twice" if first == instr else f"{instr} after {first}"
+                raise TSModelfileError(lineno, indent + 1, f"{said}; a TSModelfile has exactly one FROM or ENSEMBLE", value)
+            result = _ensemble(value, lineno, value_col) if instr == "ENSEMBLE" else TSModelfile(from_=value)
+            result.lines[instr] = lineno
             if not value:
                 raise TSModelfileError(lineno, value_col, "FROM needs a model name or a checkpoint directory")
-            result = TSModelfile(from_=value)
             continue
         if result is None:
-            raise TSModelfileError(lineno, indent + 1, f"{instr} before FROM; the first instruction must be FROM", instr)
+            raise TSModelfileError(lineno, indent + 1, f"{instr} before FROM; the first instruction must be FROM or ENSEMBLE", instr)
         if instr in ("PARAM", "PARAMETER"):
             name, _, pvalue = value.partition(" ") if not rest.lstrip().startswith('"""') else ("", "", "")
             name = name.strip().lower()
@@ -191,8 +199,19 @@ def parse(text: str) -> TSModelfile:
         else:
             result.description = value
     if result is None:
-        raise TSModelfileError(1, 1, "a TSModelfile needs a FROM instruction")
+        raise TSModelfileError(1, 1, "a TSModelfile needs a FROM or an ENSEMBLE instruction")
     return result
+
+
+def _ensemble(value: str, line: int, column: int) -> TSModelfile:
+    members = value.split()
+    if len(members) < 2:
+        raise TSModelfileError(line, column, f"ENSEMBLE needs at least 2 member models, got {len(members)}, "
+                               "e.g. `ENSEMBLE naive seasonal-naive`", value, 2)
+    for k, name in enumerate(members):
+        if name in members[:k]:
+            raise TSModelfileError(line, column, f"ENSEMBLE names member {name!r} twice; each member once", name)
+    return TSModelfile(from_="", members=members)
 
 
 def _fmt(value: Any) -> str:
@@ -210,7 +229,7 @@ def _block(text: str) -> str:
 
 def render(mf: TSModelfile) -> str:
     """The canonical TSModelfile text (sorted parameters): what ``show --modelfile`` prints."""
-    out = [f"FROM {mf.from_}"]
+    out = [f"ENSEMBLE {' '.join(mf.members)}" if mf.members else f"FROM {mf.from_}"]
     if mf.description:
         out.append(f"DESCRIPTION {_block(mf.description)}")
     for name in sorted(mf.params):

@@ -42,8 +42,9 @@ async def show(request: Request[Any, Any, Any], models: NamedDependency[Models])
 async def delete_model(request: Request[Any, Any, Any], models: NamedDependency[Models], scheduler: NamedDependency[Scheduler]) -> Response[bytes]:
     req = decode(await read_body(request), NameRequest)
     ref = parse_name(req.ref())
-    resolved = models.resolve(ref.full)
-    await scheduler.stop_model(resolved.digest)
+    # the manifest alone (not resolve): an ensemble whose member is gone can still be deleted
+    manifest = models.store.require(ref, known=models.registry.names())
+    await scheduler.stop_model(models.store.digest(manifest))
     await asyncio.to_thread(models.store.delete, ref)
     models.changed()
     return _json({"status": "success", "model": ref.full})

@@ -31,7 +31,12 @@ def show_text(data: dict[str, Any]) -> str:
     model = [("base", base + (f" (created from {parent})" if parent else ""))]
     model.append(("family", info["tollama.family"]))
     model.append(("parameters", data["details"]["parameter_size"] or "-"))
-    if info.get("tollama.repo"):
+    members = info.get("tollama.ensemble.members")
+    if members:
+        model.append(("members", ", ".join(members)))
+        model.append(("combine", f"{info['tollama.ensemble.combine']} of each quantile level"))
+        model.append(("weights", "none of its own: its members'"))
+    elif info.get("tollama.repo"):
         model.append(("weights", f"{info['tollama.repo']}@{info['tollama.revision']}"))
     else:
         model.append(("weights", "none: built in, nothing to pull"))
@@ -48,7 +53,7 @@ def show_text(data: dict[str, Any]) -> str:
 
     own = info.get("tollama.parameters") or {}
     defaults = info.get("tollama.defaults") or {}
-    params = [(k, _value(v) + ("" if k in own else f"   (default of {base})")) for k, v in sorted(defaults.items())]
+    params = [(k, _value(v) + ("" if k in own else f"   (default of {base})")) for k, v in sorted(defaults.items()) if k != "members"]
     params.append(("quantile levels answered", _value(info.get("tollama.quantiles", []))))
 
     lines = [*_section("Model", model), *_section("Capabilities", [("answers", ", ".join(data["capabilities"])), *caps])]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from tollama import ensembles
 from tollama.errors import InvalidValue, NotEnoughHistory, TollamaError
 from tollama.evaluation import backtest
 from tollama.evaluation.evaluator import Evaluator
@@ -75,6 +76,8 @@ class AutoForecaster:
         for tag in self.forecaster.models.tags().models:
             try:
                 r = self.forecaster.models.resolve(tag.name)
+                if ensembles.is_ensemble(r.manifest):
+                    continue  # its members are candidates themselves; name it in options.candidates to include it
                 self.forecaster.runtime.check(r.entry.family)
             except TollamaError:
                 continue
