@@ -314,3 +314,32 @@ async def test_a_timeout_is_not_marked_retryable() -> None:
         await client.forecast(BATCH)
     assert not isinstance(info.value, WorkerGone)
     await client.aclose()
+
+
+async def _serve(answer: bytes) -> tuple[asyncio.Server, int]:
+    """A loopback server that reads the request, writes ``answer`` (maybe nothing) and closes."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+@pytest.mark.parametrize(("answer", "retryable"), [(b"", True), (b"HTTP/1.1 200 OK\r\ncontent-le", False)])
+async def test_the_lean_hop_client_tells_no_answer_from_an_answer_cut_short(answer: bytes, retryable: bool) -> None:
+    from tollama.worker_http import RawClient
+
+    server, port = await _serve(answer)
+    client = WorkerClient("baseline", RawClient(host="127.0.0.1", port=port, timeout=5))
+    try:
+        with pytest.raises(WorkerGone) as info:
+            await client.health()
+        assert isinstance(info.value, WorkerUnreached) is retryable, info.value.message
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()

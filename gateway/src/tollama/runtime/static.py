@@ -20,6 +20,7 @@ from tollama.errors import RuntimeNotInstalled
 from tollama.runtime.base import WorkerHandle
 from tollama.runtime.replicas import Connect, ReplicaSet, Resolver, resolve
 from tollama.worker_client import WorkerClient
+from tollama.worker_http import RawClient
 
 _FAMILY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -66,7 +67,15 @@ class StaticRuntime:
         self.resolve_interval = resolve_interval
 
     def _client(self, family: str, timeout: float) -> Connect:
-        return lambda url: WorkerClient(family, httpx.AsyncClient(base_url=url, timeout=timeout))
+        """Plain HTTP replicas get the lean hop client (it tells a call that got no answer byte from one cut short)."""
+
+        def connect(url: str) -> WorkerClient:
+            parts = urlsplit(url)
+            if parts.scheme == "http" and parts.hostname:
+                return WorkerClient(family, RawClient(host=parts.hostname, port=parts.port or 80, timeout=timeout))
+            return WorkerClient(family, httpx.AsyncClient(base_url=url, timeout=timeout))
+
+        return connect
 
     async def open(self) -> None:
         return None
