@@ -343,3 +343,14 @@ async def test_the_lean_hop_client_tells_no_answer_from_an_answer_cut_short(answ
         await client.aclose()
         server.close()
         await server.wait_closed()
+
+
+def test_the_gateway_builds_its_static_runtime_from_the_settings(tmp_path: object) -> None:
+    from tollama.runtime.select import make_runtime
+
+    settings = Settings(home=tmp_path, runtime="static", static_workers=f"baseline={A},baseline=http://svc:8000",  # type: ignore[arg-type]
+                        static_health_interval=0.5, static_resolve_interval=7.0)
+    runtime = make_runtime(settings)
+    assert isinstance(runtime, StaticRuntime)
+    assert runtime.workers == {"baseline": [A, "http://svc:8000"]}
+    assert (runtime.health_interval, runtime.resolve_interval) == (0.5, 7.0)

@@ -64,6 +64,14 @@ class Settings:
         default="",
         metadata={"env": "TOLLAMA_STATIC_WORKERS", "help": "static runtime: family=url pairs, comma separated; a family may repeat (replicas) and a host name may resolve to several addresses (a headless Service)"},
     )
+    static_health_interval: float = field(
+        default=2.0,
+        metadata={"env": "TOLLAMA_STATIC_HEALTH_INTERVAL", "help": "static runtime: seconds between health checks of each replica"},
+    )
+    static_resolve_interval: float = field(
+        default=10.0,
+        metadata={"env": "TOLLAMA_STATIC_RESOLVE_INTERVAL", "help": "static runtime: seconds between look-ups of the worker host names"},
+    )
     device: str = field(default="auto", metadata={"env": "TOLLAMA_DEVICE", "help": "auto | cpu | cuda | cuda:N | mps"})
     gpus: str = field(
         default="", metadata={"env": "TOLLAMA_GPUS", "help": "GPUs for CUDA workers ('all', '0,1', GPU UUIDs; empty = none)"}
@@ -368,6 +376,8 @@ _ACCEPTED: dict[str, tuple[Any, str]] = {
     "TOLLAMA_WORKER_START_TIMEOUT": (lambda v: v > 0, "a number of seconds > 0"),
     "TOLLAMA_REQUEST_TIMEOUT": (lambda v: v > 0, "a number of seconds > 0"),
     "TOLLAMA_STATIC_WORKERS": (_static_workers_ok, "family=http://host:port entries, comma separated"),
+    "TOLLAMA_STATIC_HEALTH_INTERVAL": (lambda v: v > 0, "a number of seconds > 0"),
+    "TOLLAMA_STATIC_RESOLVE_INTERVAL": (lambda v: v > 0, "a number of seconds > 0"),
     "TOLLAMA_RUNTIME": (lambda v: v in ("auto", "docker", "process", "static"), "one of auto, docker, process, static"),
     "TOLLAMA_VARIANT": (lambda v: v in ("cpu", "cuda"), "one of cpu, cuda"),
     "TOLLAMA_LOG_LEVEL": (lambda v: v.lower() in ("debug", "info", "warning", "error"), "one of debug, info, warning, error"),
