@@ -58,12 +58,12 @@ def test_process_runtime_workers_pass_the_handshake(tmp_path: Path) -> None:
 
 
 def test_static_runtime_serves_a_matching_worker(baseline_url: str, tmp_path: Path) -> None:
-    asyncio.run(_start(StaticRuntime({"baseline": baseline_url}, store_root=tmp_path), "baseline"))
+    asyncio.run(_start(StaticRuntime({"baseline": [baseline_url]}, store_root=tmp_path), "baseline"))
 
 
 def test_a_worker_of_another_family_is_refused_naming_both(baseline_url: str, tmp_path: Path) -> None:
     with pytest.raises(RuntimeNotInstalled) as info:
-        asyncio.run(_start(StaticRuntime({"chronos": baseline_url}, store_root=tmp_path), "chronos"))
+        asyncio.run(_start(StaticRuntime({"chronos": [baseline_url]}, store_root=tmp_path), "chronos"))
     assert "'baseline' worker" in info.value.message and "asked for 'chronos'" in info.value.message
     assert (info.value.details["family"], info.value.details["worker_family"]) == ("chronos", "baseline")
 
@@ -74,7 +74,7 @@ def test_a_worker_speaking_another_protocol_version_is_refused_naming_both(
     from tollama_kit import protocol as wire
 
     async def check() -> None:
-        runtime = StaticRuntime({"baseline": baseline_url}, store_root=tmp_path)
+        runtime = StaticRuntime({"baseline": [baseline_url]}, store_root=tmp_path)
         handle = await runtime.start("baseline")
         try:
             monkeypatch.setattr(wire, "PROTOCOL_VERSION", wire.PROTOCOL_VERSION + 1)  # this gateway, one version on

@@ -3,7 +3,8 @@
 Counted on the request path (:meth:`Metrics.forecast_done`): forecast requests and latency by
 model and status, queue wait and load time by model, series per worker call. Read from the
 scheduler at scrape time (:class:`_SchedulerCollector`): requests in flight per model, loaded
-models and their memory, worker starts, crashes and restarts per family.
+models and their memory, worker starts, crashes and restarts per family, and in the static
+runtime each replica's health, outstanding calls, calls, ejections, and the retries per family.
 
 The ``model`` label only takes installed model names: ``known`` maps a requested name to its
 installed name or None, and anything else is counted under ``unknown``, so a flood of random
@@ -89,3 +90,26 @@ class _SchedulerCollector(Collector):
             for fam, n in sorted(counts.items()):
                 family.add_metric([fam], n)
             yield family
+        yield from _replica_metrics(s)
+
+
+def _replica_metrics(s: Scheduler) -> Iterator[Metric]:
+    """Static runtime replicas: labelled by family and replica URL, only the replicas known now
+    (at most :data:`~tollama.runtime.replicas.MAX_REPLICAS` per family), so the series stay bounded."""
+    from tollama.runtime.replicas import ReplicaSet
+
+    healthy = GaugeMetricFamily("tollama_replica_healthy", "1 when the replica is in (healthy), 0 when taken out.", labels=["family", "replica"])
+    outstanding = GaugeMetricFamily("tollama_replica_outstanding", "Calls sent to the replica and not yet answered.", labels=["family", "replica"])
+    served = CounterMetricFamily("tollama_replica_calls", "Calls the replica answered.", labels=["family", "replica"])
+    ejections = CounterMetricFamily("tollama_replica_ejections", "Times the replica was taken out.", labels=["family", "replica"])
+    retries = CounterMetricFamily("tollama_replica_retries", "Calls sent again to another replica (the first was not reached).", labels=["family"])
+    for family, handle in sorted(s.running().items()):
+        if not isinstance(handle, ReplicaSet):
+            continue
+        retries.add_metric([family], handle.retries)
+        for r in handle.replicas.values():
+            healthy.add_metric([family, r.url], 1 if r.healthy else 0)
+            outstanding.add_metric([family, r.url], r.outstanding)
+            served.add_metric([family, r.url], r.served)
+            ejections.add_metric([family, r.url], r.ejections)
+    yield from (healthy, outstanding, served, ejections, retries)

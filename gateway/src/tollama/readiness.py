@@ -4,8 +4,9 @@ Checks, each named in the answer:
 
 - ``gateway``: the app's lifespan has started and is not shutting down;
 - ``store``: the model store's directory can be listed;
-- ``worker:<family>``: each static worker (``TOLLAMA_STATIC_WORKERS``) and each running
-  process/container worker answers ``/v1/health`` within :data:`PROBE_TIMEOUT` seconds.
+- ``worker:<family>``: each static family (``TOLLAMA_STATIC_WORKERS``) has a replica that
+  answers ``/v1/health`` (it fails only when none does, naming each replica's reason), and each
+  running process/container worker answers it, within :data:`PROBE_TIMEOUT` seconds.
 
 A family the scheduler has marked failing (repeated crashes) also fails its check. An idle
 process or docker runtime with no worker running is ready: workers start on first use.

@@ -30,7 +30,7 @@ from tollama.errors import Busy, TollamaError, WorkerOutOfMemory, WorkerUnavaila
 from tollama.memory import Estimator
 from tollama.runtime.base import Runtime, WorkerHandle
 from tollama.runtime.handshake import handshake
-from tollama.worker_client import WorkerClient, WorkerGone
+from tollama.worker_client import WorkerCalls, WorkerGone
 
 log = logging.getLogger("tollama.scheduler")
 
@@ -70,7 +70,7 @@ class _Worker:
 
 @dataclass
 class Lease:
-    client: WorkerClient
+    client: WorkerCalls
     key: str
     device: str
     load_ms: float

@@ -226,10 +226,26 @@ class PsModel(msgspec.Struct, kw_only=True):
     in_use: int
 
 
+class PsReplica(msgspec.Struct, kw_only=True):
+    url: str
+    healthy: bool
+    outstanding: int
+    """Calls sent to it and not yet answered."""
+    served: int
+    ejections: int
+    """Times it was taken out (failed a health check or was unreachable)."""
+    loaded: int
+    """Models it holds (a replica loads a model on its first call for it)."""
+    reason: str
+    """``ok``, or why it is out."""
+
+
 class Ps(msgspec.Struct):
     models: list[PsModel]
     failing: dict[str, str] = {}
     """Families not restarted after repeated crashes, with the reason and their last log lines."""
+    replicas: dict[str, list[PsReplica]] = {}
+    """Static runtime: each running family's replicas and their state."""
 
 
 class ShowResponse(msgspec.Struct, kw_only=True):

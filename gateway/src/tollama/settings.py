@@ -62,7 +62,15 @@ class Settings:
     )
     static_workers: str = field(
         default="",
-        metadata={"env": "TOLLAMA_STATIC_WORKERS", "help": "static runtime: family=url pairs, comma separated"},
+        metadata={"env": "TOLLAMA_STATIC_WORKERS", "help": "static runtime: family=url pairs, comma separated; a family may repeat (replicas) and a host name may resolve to several addresses (a headless Service)"},
+    )
+    static_health_interval: float = field(
+        default=2.0,
+        metadata={"env": "TOLLAMA_STATIC_HEALTH_INTERVAL", "help": "static runtime: seconds between health checks of each replica"},
+    )
+    static_resolve_interval: float = field(
+        default=10.0,
+        metadata={"env": "TOLLAMA_STATIC_RESOLVE_INTERVAL", "help": "static runtime: seconds between look-ups of the worker host names"},
     )
     device: str = field(default="auto", metadata={"env": "TOLLAMA_DEVICE", "help": "auto | cpu | cuda | cuda:N | mps"})
     gpus: str = field(
@@ -342,6 +350,16 @@ def _budget_ok(raw: str) -> bool:
     return True
 
 
+def _static_workers_ok(raw: str) -> bool:
+    from tollama.runtime.static import parse_workers
+
+    try:
+        parse_workers(raw)
+    except ValueError as exc:
+        raise SettingError(f"{exc}; expected family=http://host:port entries, comma separated (a family may repeat)") from None
+    return True
+
+
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
 _ACCEPTED: dict[str, tuple[Any, str]] = {
     # variable: (test of the converted value, what is accepted)
@@ -357,6 +375,9 @@ _ACCEPTED: dict[str, tuple[Any, str]] = {
     "TOLLAMA_PULL_CONCURRENCY": (lambda v: v >= 1, "an integer >= 1"),
     "TOLLAMA_WORKER_START_TIMEOUT": (lambda v: v > 0, "a number of seconds > 0"),
     "TOLLAMA_REQUEST_TIMEOUT": (lambda v: v > 0, "a number of seconds > 0"),
+    "TOLLAMA_STATIC_WORKERS": (_static_workers_ok, "family=http://host:port entries, comma separated"),
+    "TOLLAMA_STATIC_HEALTH_INTERVAL": (lambda v: v > 0, "a number of seconds > 0"),
+    "TOLLAMA_STATIC_RESOLVE_INTERVAL": (lambda v: v > 0, "a number of seconds > 0"),
     "TOLLAMA_RUNTIME": (lambda v: v in ("auto", "docker", "process", "static"), "one of auto, docker, process, static"),
     "TOLLAMA_VARIANT": (lambda v: v in ("cpu", "cuda"), "one of cpu, cuda"),
     "TOLLAMA_LOG_LEVEL": (lambda v: v.lower() in ("debug", "info", "warning", "error"), "one of debug, info, warning, error"),

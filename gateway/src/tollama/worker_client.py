@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import httpx
 import msgspec
@@ -37,6 +37,15 @@ class WorkerGone(WorkerUnavailable):
     """The worker's transport failed (it died, or never answered): the runtime should restart it."""
 
 
+class WorkerUnreached(WorkerGone):
+    """The request never reached the worker (connection refused), or the connection closed before any
+    byte of an answer: the call may be sent to another replica of the family."""
+
+
+#: httpcore's message when the peer closed the connection before a single byte of the response.
+_NO_ANSWER = "without sending a response"
+
+
 #: The gateway error (and message) of each worker error code (:data:`tollama_kit.protocol.WorkerErrorCode`,
 #: a test checks every one is here).
 WORKER_CODES: dict[str, tuple[type[TollamaError], str]] = {
@@ -55,6 +64,11 @@ def _map_errors(family: str, log_tail: Callable[[], str]) -> Iterator[None]:
         yield
     except httpx.TimeoutException as exc:
         raise WorkerError(f"the {family} worker timed out ({type(exc).__name__})", family=family) from exc
+    except httpx.ConnectError as exc:
+        raise WorkerUnreached(f"the {family} worker is unreachable ({type(exc).__name__}: {exc})", family=family) from exc
+    except httpx.RemoteProtocolError as exc:
+        kind = WorkerUnreached if _NO_ANSWER in str(exc) else WorkerGone
+        raise kind(f"the {family} worker closed the connection ({type(exc).__name__}: {exc})", family=family, log_tail=log_tail() or None) from exc
     except httpx.TransportError as exc:
         raise WorkerGone(f"the {family} worker is unreachable ({type(exc).__name__}: {exc})", family=family, log_tail=log_tail() or None) from exc
 
@@ -67,6 +81,24 @@ def _raise_for(family: str, resp: httpx.Response | RawResponse, log_tail: Callab
     kind, template = WORKER_CODES[err.code]
     log = (err.log_tail or log_tail() or None) if kind is WorkerError else None
     raise kind(template.format(family=family, message=err.message), family=family, worker_code=err.code, log_tail=log)
+
+
+class WorkerCalls(Protocol):
+    """What the scheduler calls on a family's worker: one :class:`WorkerClient`, or a set of replicas."""
+
+    family: str
+
+    async def health(self, timeout: float = 2.0) -> wire.Health: ...
+
+    async def info(self) -> wire.Info: ...
+
+    async def load(self, req: wire.LoadRequest) -> wire.LoadResponse: ...
+
+    async def unload(self, key: str) -> wire.UnloadResponse: ...
+
+    async def forecast(self, batch: wire.ForecastBatch) -> wire.ForecastResult: ...
+
+    async def aclose(self) -> None: ...
 
 
 class WorkerClient:
@@ -108,4 +140,4 @@ class WorkerClient:
         await self._client.aclose()
 
 
-__all__ = ["TollamaError", "WorkerClient", "WorkerGone"]
+__all__ = ["TollamaError", "WorkerCalls", "WorkerClient", "WorkerGone", "WorkerUnreached"]

@@ -31,6 +31,14 @@ class RawResponse:
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
+class NoAnswer(httpx.RemoteProtocolError):
+    """The connection failed before a single byte of the answer (httpcore's wording, which
+    :class:`~tollama.worker_client.WorkerClient` maps to a retryable failure)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"Server disconnected without sending a response ({cause}).")
+
+
 class RawClient:
     def __init__(self, *, uds: str | None = None, host: str = "127.0.0.1", port: int | None = None, timeout: float = 600.0, pool: int = 32) -> None:
         if uds is None and port is None:
@@ -39,7 +47,8 @@ class RawClient:
         self.timeout = timeout
         self._idle: list[Conn] = []
         self._pool = pool
-        self._host_header = b"worker" if uds else f"{host}:{port}".encode()
+        shown = f"[{host}]" if ":" in host else host
+        self._host_header = b"worker" if uds else f"{shown}:{port}".encode()
 
     async def _open(self) -> Conn:
         try:
@@ -64,6 +73,11 @@ class RawClient:
         except TimeoutError as exc:
             self._close(conn)
             raise httpx.ReadTimeout(f"the worker did not answer within {limit:.0f}s") from exc
+        except NoAnswer:
+            self._close(conn)
+            if reused:  # a kept-alive connection the worker closed meanwhile: retry once on a fresh one
+                return await self.request(method, path, content=content, headers=headers, timeout=timeout)
+            raise
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             self._close(conn)
             if reused and isinstance(exc, (asyncio.IncompleteReadError, ConnectionError)):
@@ -78,9 +92,15 @@ class RawClient:
 
     async def _exchange(self, conn: Conn, payload: bytes) -> tuple[RawResponse, bool]:
         reader, writer = conn
-        writer.write(payload)
-        await writer.drain()
-        head = await reader.readuntil(b"\r\n\r\n")
+        try:
+            writer.write(payload)
+            await writer.drain()
+            first = await reader.read(1)  # apart, to tell "no answer at all" from an answer cut short
+        except ConnectionError as exc:
+            raise NoAnswer(f"{type(exc).__name__}: {exc}") from exc
+        if not first:
+            raise NoAnswer("the connection closed")
+        head = first + await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         fields = {}

@@ -30,8 +30,9 @@ from tollama.errors import InternalError, TollamaError, status_of
 from tollama.forecasting import Emit, Forecaster
 from tollama.metrics import Metrics
 from tollama.models import Models
+from tollama.runtime.replicas import ReplicaSet
 from tollama.scheduler import Scheduler
-from tollama.schema import ForecastRequest, ForecastResponse, Ps, StopRequest, StreamEvent
+from tollama.schema import ForecastRequest, ForecastResponse, Ps, PsReplica, StopRequest, StreamEvent
 
 _JSON = msgspec.json.Encoder()
 _NDJSON = "application/x-ndjson"
@@ -187,7 +188,13 @@ async def validate_request(request: Request[Any, Any, Any], forecaster: NamedDep
 @get("/api/ps", sync_to_thread=False)
 def ps(scheduler: NamedDependency[Scheduler], models: NamedDependency[Models]) -> Response[bytes]:
     now = scheduler.clock()
-    return _json(Ps(models=[models.ps_entry(slot, now) for slot in scheduler.loaded()], failing=scheduler.crash_policy.failing_families()))
+    replicas = {
+        family: [PsReplica(url=r.url, healthy=r.healthy, outstanding=r.outstanding, served=r.served, ejections=r.ejections,
+                           loaded=len(r.loaded), reason=r.reason) for r in handle.replicas.values()]
+        for family, handle in sorted(scheduler.running().items()) if isinstance(handle, ReplicaSet)
+    }
+    return _json(Ps(models=[models.ps_entry(slot, now) for slot in scheduler.loaded()], failing=scheduler.crash_policy.failing_families(),
+                    replicas=replicas))
 
 
 @post("/api/stop", status_code=200)

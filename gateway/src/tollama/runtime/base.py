@@ -14,12 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from tollama.worker_client import WorkerClient
+from tollama.worker_client import WorkerCalls
 
 
 class WorkerHandle(Protocol):
     family: str
-    client: WorkerClient
+
+    @property
+    def client(self) -> WorkerCalls: ...
 
     def alive(self) -> bool: ...
 

@@ -24,7 +24,10 @@ def make_runtime(settings: Settings) -> Runtime:
         settings.gpu_assignment(Registry.load(settings.registry_file).families())
     kind = settings.runtime
     if kind == "static":
-        return StaticRuntime(parse_workers(settings.static_workers), store_root=settings.store_dir, request_timeout=settings.request_timeout)
+        return StaticRuntime(
+            parse_workers(settings.static_workers), store_root=settings.store_dir, request_timeout=settings.request_timeout,
+            health_interval=settings.static_health_interval, resolve_interval=settings.static_resolve_interval,
+        )
     if kind not in ("auto", "process", "docker"):
         raise ValueError(f"TOLLAMA_RUNTIME must be auto, docker, process or static; got {kind!r}")
     if kind in ("docker", "auto") and importlib.util.find_spec("docker") is not None:
