@@ -8,8 +8,6 @@ evaluator the same :class:`~tollama.evaluation.schema.EvaluateRequest`.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,8 +17,9 @@ from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from tollama.api import tables as table_api
-from tollama.api.errors import decode, error_line, read_body
-from tollama.errors import InternalError, InvalidValue, TollamaError
+from tollama.api.errors import decode, read_body
+from tollama.api.streams import Put, ndjson
+from tollama.errors import InvalidValue
 from tollama.evaluation.evaluator import Evaluator
 from tollama.evaluation.schema import EvaluateEvent, EvaluateRequest
 
@@ -54,31 +53,12 @@ async def evaluate(request: Request[Any, Any, Any], evaluator: NamedDependency[E
     return Response(_JSON.encode(await evaluator.evaluate(req)), media_type="application/json")
 
 
-async def _stream(evaluator: Evaluator, req: EvaluateRequest) -> AsyncIterator[bytes]:
-    events: asyncio.Queue[bytes | None] = asyncio.Queue()
+def _stream(evaluator: Evaluator, req: EvaluateRequest) -> AsyncIterator[bytes]:
+    async def work(put: Put) -> bytes:
+        response = await evaluator.evaluate(req, lambda event: put(_JSON.encode(event) + b"\n"))
+        return _JSON.encode(EvaluateEvent(status="done", response=response)) + b"\n"
 
-    def progress(event: EvaluateEvent) -> None:
-        events.put_nowait(_JSON.encode(event) + b"\n")
-
-    async def run() -> None:
-        try:
-            progress(EvaluateEvent(status="done", response=await evaluator.evaluate(req, progress)))
-        except TollamaError as exc:  # the one in-stream error line of every stream
-            events.put_nowait(error_line(exc))
-        except Exception as exc:  # noqa: BLE001 - reported in-stream, the status line is gone
-            events.put_nowait(error_line(InternalError(f"internal error: {type(exc).__name__}: {exc}")))
-        finally:
-            events.put_nowait(None)
-
-    task = asyncio.get_running_loop().create_task(run())
-    try:
-        while (line := await events.get()) is not None:
-            yield line
-    finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    return ndjson(work)
 
 
 ROUTES = [evaluate]

@@ -8,8 +8,6 @@ serves streaming requests).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
@@ -25,8 +23,9 @@ from litestar.response import Stream
 from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
 
 from tollama.api import tables as table_api
-from tollama.api.errors import decode, error_line, read_body, too_large
-from tollama.errors import InternalError, TollamaError, status_of
+from tollama.api.errors import decode, read_body, too_large
+from tollama.api.streams import Put, ndjson
+from tollama.errors import TollamaError, status_of
 from tollama.forecasting import Emit, Forecaster
 from tollama.metrics import Metrics
 from tollama.models import Models
@@ -152,32 +151,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _stream(forecaster: NamedDependency[Forecaster], req: ForecastRequest, metrics: NamedDependency[Metrics]) -> AsyncIterator[bytes]:
-    lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+def _stream(forecaster: NamedDependency[Forecaster], req: ForecastRequest, metrics: NamedDependency[Metrics]) -> AsyncIterator[bytes]:
+    async def work(put: Put) -> bytes:
+        def emit(status: str) -> None:
+            put(_JSON.encode(StreamEvent(status=status, model=req.model)) + b"\n")  # type: ignore[arg-type]
 
-    def emit(status: str) -> None:
-        lines.put_nowait(_JSON.encode(StreamEvent(status=status, model=req.model)) + b"\n")  # type: ignore[arg-type]
+        resp = await _counted(forecaster, metrics, req, emit)
+        return _JSON.encode(StreamEvent(status="done", model=req.model, response=resp)) + b"\n"
 
-    async def run() -> None:
-        try:
-            resp = await _counted(forecaster, metrics, req, emit)
-            lines.put_nowait(_JSON.encode(StreamEvent(status="done", model=req.model, response=resp)) + b"\n")
-        except TollamaError as exc:
-            lines.put_nowait(error_line(exc))
-        except Exception as exc:  # noqa: BLE001 - reported in-stream, the status line is gone
-            lines.put_nowait(error_line(InternalError(f"internal error: {type(exc).__name__}: {exc}")))
-        finally:
-            lines.put_nowait(None)
-
-    task = asyncio.get_running_loop().create_task(run())
-    try:
-        while (line := await lines.get()) is not None:
-            yield line
-    finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    return ndjson(work)
 
 
 @post("/api/validate", status_code=200)
