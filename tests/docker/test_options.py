@@ -15,6 +15,7 @@ import docker.errors
 import pytest
 from tollama.errors import RuntimeNotInstalled
 from tollama.runtime.docker import DockerRuntime
+from tollama.runtime.owner import OWNER, owner_alive, this_gateway
 from tollama.settings import Settings
 from tollama_kit.protocol import PROTOCOL_VERSION
 
@@ -108,7 +109,8 @@ def test_standalone_gateway_publishes_on_loopback_only(tmp_path: Path) -> None:
     assert options["ports"] == {"8000/tcp": ("127.0.0.1",)}
     assert "network" not in options
     assert options["volumes"] == {str(tmp_path / "models"): {"bind": "/models", "mode": "ro"}}
-    assert options["labels"] == {"tollama.managed": "1", "tollama.instance": "inst", "tollama.family": "chronos"}
+    assert options["labels"] == {"tollama.managed": "1", "tollama.instance": "inst", "tollama.family": "chronos", OWNER: this_gateway()}
+    assert owner_alive(options["labels"][OWNER])  # this process is the owner it records
     assert worker.base_url == "http://127.0.0.1:49153"
     snapshot = tmp_path / "models" / "snapshots" / "abc"
     assert runtime.worker_path(snapshot) == "/models/snapshots/abc"
