@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tollama.cli import render
 from tollama.cli.inputs import InputError, read_input
 from tollama.client import Client
 
@@ -89,7 +90,7 @@ def evaluate(client: Client, args: argparse.Namespace) -> int:
 
         sys.stdout.write(plot.leaderboard(resp, color=sys.stdout.isatty()))
     else:
-        Console(width=None if sys.stdout.isatty() else 200).print(leaderboard_table(resp))
+        render.console().print(leaderboard_table(resp))
         for row in resp["leaderboard"]:
             for w in row["warnings"]:
                 err.print(f"[yellow]{row['model']}: {w}[/yellow]")

@@ -22,11 +22,20 @@ _PLAIN_WIDTH = 10_000
 _FOREVER_AFTER_DAYS = 365 * 50
 
 
+class _Console(Console):
+    """rich's Console, except that a closed pipe (``tollama … | head``) is left to the CLI's one handler
+    (quiet, exit 141) instead of rich's own exit with status 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console(out: TextIO | None = None) -> Console:
     """A console on ``out`` (default stdout): styled on a terminal, plain otherwise."""
     stream = out if out is not None else sys.stdout
     tty = stream.isatty()
-    return Console(
+    return _Console(
         file=stream, highlight=False, soft_wrap=not tty, width=None if tty else _PLAIN_WIDTH,
         no_color=not tty, force_terminal=tty, emoji=False,
     )
