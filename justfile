@@ -23,7 +23,7 @@ runtime family:
 [group('setup')]
 interop-env:
     uv venv --quiet --allow-existing --python python3.11 .cache/interop-venv
-    uv pip install --quiet --python .cache/interop-venv/bin/python --require-hashes --no-deps -r tests/interop/requirements-nixtla.lock -r tests/interop/requirements-kserve.lock
+    uv pip install --quiet --compile-bytecode --python .cache/interop-venv/bin/python --require-hashes --no-deps -r tests/interop/requirements-nixtla.lock -r tests/interop/requirements-kserve.lock
 
 # build every family's environment, with its test extras
 [group('setup')]
@@ -50,7 +50,7 @@ images variant="cpu":
 [group('setup')]
 fev-env:
     uv venv -q --allow-existing -p 3.11 .cache/fev-env
-    uv pip install -q --require-hashes --no-deps -r tests/evaluation/requirements-fev.lock -p .cache/fev-env/bin/python
+    uv pip install -q --compile-bytecode --require-hashes --no-deps -r tests/evaluation/requirements-fev.lock -p .cache/fev-env/bin/python
 
 # everything CI runs: lint, types, each family's own suite, then the gateway suite (last line: pytest's summary)
 [group('test')]

@@ -148,6 +148,7 @@ def create_app(
         openapi_config=OpenAPIConfig(title="tollama", version=__version__, path="/schema"),
         request_max_body_size=settings.max_body_bytes,
         on_app_init=[_keep_state(services)],
+        logging_config=None,  # tollama.logs configures logging; Litestar's default adds a queue thread per record
         debug=False,
     )
 

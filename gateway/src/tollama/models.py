@@ -31,7 +31,7 @@ class Resolved:
         load_opts = {k: v for k, v in self.params.items() if k in ("dtype",)}
         return ModelSpec(
             key=self.digest, name=self.ref.full, model=self.entry.name, family=self.entry.family,
-            path=store.snapshot(self.manifest), size=self.entry.size or store.size(self.manifest),
+            path=store.snapshot(self.manifest, self.digest), size=self.entry.size or store.size(self.manifest),
             device=str(self.params.get("device", device)), options=load_opts,
         )
 

@@ -256,8 +256,9 @@ class ModelStore:
             self._atomic_write(self.manifest_path(ref), data)
         return self.digest(m)
 
-    def snapshot(self, m: Manifest) -> Path:
-        target = self.snapshots_dir / self.digest(m).split(":", 1)[1]
+    def snapshot(self, m: Manifest, digest: str | None = None) -> Path:
+        """The model's files as a read-only folder (built once). ``digest``: ``m``'s, when the caller has it."""
+        target = self.snapshots_dir / (digest or self.digest(m)).split(":", 1)[1]
         if target.is_dir():
             return target
         with self._locked():
