@@ -5,6 +5,9 @@
 # Installs images/gateway.lock (hash-checked) and the gateway + kit sources; runs `tollama serve`
 # on 0.0.0.0:11435 with its state in /var/lib/tollama (mount the model store volume at
 # /var/lib/tollama/models). No torch, no family code: workers run in their own images.
+# It runs as the unprivileged user tollama (10001); /var/lib/tollama belongs to that user and to
+# group 0 with the same rights, so a gateway run as root with every capability dropped (compose's
+# default, for the Docker socket) can write the store through its group without DAC_OVERRIDE.
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -34,7 +37,7 @@ LABEL tollama.component="gateway" \
       tollama.protocol="${PROTOCOL_VERSION}" \
       org.opencontainers.image.title="tollama gateway"
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/tollama --create-home --shell /usr/sbin/nologin tollama \
-    && mkdir -p /var/lib/tollama/models && chown -R tollama:tollama /var/lib/tollama
+    && mkdir -p /var/lib/tollama/models && chown -R tollama:0 /var/lib/tollama && chmod -R g=u /var/lib/tollama
 COPY --from=build /opt/tollama /opt/tollama
 COPY --from=build /opt/tollama-src /opt/tollama-src
 COPY registry.yaml /opt/tollama/share/registry.yaml

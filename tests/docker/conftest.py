@@ -57,7 +57,9 @@ def build_image(target: str, variant: str = "cpu") -> None:
         check=False,
     )
     if proc.returncode != 0:
-        pytest.fail(f"building the {target} {variant} image failed:\n{(proc.stdout + proc.stderr)[-4000:]}", pytrace=False)
+        pytest.fail(
+            f"building the {target} {variant} image failed:\n{(proc.stdout + proc.stderr)[-4000:]}", pytrace=False
+        )
     sys.stderr.write(f"[docker tier] {target} {variant} image ready in {time.monotonic() - started:.0f}s\n")
 
 
@@ -99,6 +101,35 @@ def instance(engine: docker.DockerClient) -> Iterator[str]:
 def managed(engine: docker.DockerClient, instance: str, **labels: str) -> list[Any]:
     filters = [f"tollama.instance={instance}", "tollama.managed=1", *(f"{k}={v}" for k, v in labels.items())]
     return engine.containers.list(all=True, filters={"label": filters})
+
+
+def assert_hardened(container: Any, store: str = "/models") -> None:
+    """A worker container as the docker runtime confines it (docs/security.md), read back from the
+    engine, and checked from inside: not root, root filesystem read-only, /tmp and home writable."""
+    host, config = container.attrs["HostConfig"], container.attrs["Config"]
+    assert config["User"] == "10001:10001"
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"]
+    assert not host.get("CapAdd")
+    assert host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["PidsLimit"] == 1024
+    assert set(host["Tmpfs"]) == {"/tmp", "/home/tollama"}
+    assert host["Privileged"] is False
+    (mount,) = container.attrs["Mounts"]
+    assert (mount["Destination"], mount["RW"]) == (store, False)
+    probe = (
+        "id -u; grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status; "
+        "touch /tmp/ok && echo tmp-writable; touch $HOME/ok && echo home-writable; "
+        f"touch /root-write 2>/dev/null || echo root-read-only; touch {store}/x 2>/dev/null || echo store-read-only"
+    )
+    code, out = container.exec_run(["sh", "-c", probe])
+    lines = out.decode().split()
+    assert code == 0, out
+    assert lines[0] == "10001"
+    assert lines[lines.index("CapEff:") + 1] == "0000000000000000"
+    assert lines[lines.index("NoNewPrivs:") + 1] == "1"
+    for word in ("tmp-writable", "home-writable", "root-read-only", "store-read-only"):
+        assert word in lines, out
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -17,7 +17,7 @@ import docker
 import docker.errors
 import httpx
 import pytest
-from conftest import ROOT, SERIES, hub_layout, managed, wait_for
+from conftest import ROOT, SERIES, assert_hardened, hub_layout, managed, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -50,8 +50,23 @@ class Compose:
         return self("logs", "--no-color", "--tail", "60", check=False)
 
 
+SOCKET = Path("/var/run/docker.sock")
+
+
+@pytest.fixture(params=["root", "unprivileged"])
+def gateway_user(request: pytest.FixtureRequest) -> dict[str, str]:
+    """compose.yaml's two ways to run the gateway: root (the default) or the image's user 10001
+    with the socket's group added (TOLLAMA_GATEWAY_USER, TOLLAMA_DOCKER_GID)."""
+    if request.param == "root":
+        return {}
+    if not SOCKET.exists():
+        pytest.skip(f"the unprivileged gateway needs the socket's group id, and {SOCKET} is not here")
+    return {"TOLLAMA_GATEWAY_USER": "10001:10001", "TOLLAMA_DOCKER_GID": str(SOCKET.stat().st_gid)}
+
+
 @pytest.fixture
 def compose(
+    gateway_user: dict[str, str],
     tmp_path: Path,
     instance: str,
     engine: docker.DockerClient,
@@ -68,6 +83,7 @@ def compose(
         "TOLLAMA_INSTANCE": instance,
         "TOLLAMA_TEST_TESTS_DIR": str(ROOT / "tests"),
         "TOLLAMA_TEST_HUB_DATA": str(hub_data),
+        **gateway_user,
     }
     project = Compose(name, env)
     try:
@@ -81,8 +97,21 @@ def compose(
                 leftover.get(name).remove()
 
 
-def test_compose_up_pull_forecast_down(compose: Compose, engine: docker.DockerClient, instance: str) -> None:
+def test_compose_up_pull_forecast_down(
+    compose: Compose, engine: docker.DockerClient, instance: str, gateway_user: dict[str, str]
+) -> None:
     compose("up", "--detach", "--no-build", "--wait", "--wait-timeout", "180")
+    project = [f"com.docker.compose.project={compose.project}", "com.docker.compose.service=gateway"]
+    (gateway,) = engine.containers.list(filters={"label": project})
+    host = gateway.attrs["HostConfig"]
+    assert gateway.attrs["Config"]["User"] == gateway_user.get("TOLLAMA_GATEWAY_USER", "root")
+    assert (host["ReadonlyRootfs"], host["CapDrop"], host["SecurityOpt"], host["PidsLimit"]) == (
+        True,
+        ["ALL"],
+        ["no-new-privileges:true"],
+        512,
+    )
+    assert list(host["Tmpfs"]) == ["/tmp"]
     address = compose("port", "gateway", "11435").strip()
     assert address.startswith("127.0.0.1:"), address
     base = f"http://{address}"
@@ -100,6 +129,7 @@ def test_compose_up_pull_forecast_down(compose: Compose, engine: docker.DockerCl
         networks = worker.attrs["NetworkSettings"]["Networks"]
         assert list(networks) == [f"tollama-{instance}"]  # the compose network, by name
         assert not worker.attrs["HostConfig"]["PortBindings"]  # no host port at all
+        assert_hardened(worker)
         (mount,) = worker.attrs["Mounts"]
         assert (mount["Type"], mount["Name"], mount["Destination"], mount["RW"]) == (
             "volume",

@@ -109,7 +109,12 @@ def test_standalone_gateway_publishes_on_loopback_only(tmp_path: Path) -> None:
     assert options["ports"] == {"8000/tcp": ("127.0.0.1",)}
     assert "network" not in options
     assert options["volumes"] == {str(tmp_path / "models"): {"bind": "/models", "mode": "ro"}}
-    assert options["labels"] == {"tollama.managed": "1", "tollama.instance": "inst", "tollama.family": "chronos", OWNER: this_gateway()}
+    assert options["labels"] == {
+        "tollama.managed": "1",
+        "tollama.instance": "inst",
+        "tollama.family": "chronos",
+        OWNER: this_gateway(),
+    }
     assert owner_alive(options["labels"][OWNER])  # this process is the owner it records
     assert worker.base_url == "http://127.0.0.1:49153"
     snapshot = tmp_path / "models" / "snapshots" / "abc"
@@ -182,9 +187,16 @@ def test_reconcile_keeps_containers_of_a_live_gateway_and_tolerates_removals_in_
         from tollama.runtime.owner import _start_ticks
 
         live_owner = f"{socket.gethostname()}/{live.pid}/{_start_ticks(live.pid)}"
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+        )
         dead_owner = f"{socket.gethostname()}/{dead.stdout.strip()}/1"
-        assert owner_alive(live_owner) and not owner_alive(dead_owner) and owner_alive("elsewhere/1/1") and owner_alive(this_gateway())
+        assert (
+            owner_alive(live_owner)
+            and not owner_alive(dead_owner)
+            and owner_alive("elsewhere/1/1")
+            and owner_alive(this_gateway())
+        )
         kept = FakeContainer("theirs", {**base, OWNER: live_owner})
         other_host = FakeContainer("remote", {**base, OWNER: "another-host/7/99"})
         orphan = FakeContainer("orphan", {**base, OWNER: dead_owner})
@@ -208,3 +220,25 @@ def test_started_containers_record_their_owner(tmp_path: Path) -> None:
 
     runtime = runtime_for(FakeEngine(GOOD), tmp_path)
     assert runtime.owner == this_gateway() and runtime.labels.get(OWNER) is None  # the filter stays instance-wide
+
+
+def test_every_worker_container_is_confined(tmp_path: Path) -> None:
+    """Non-root, read-only root filesystem with tmpfs where a worker writes, no new privileges,
+    no capabilities, a pids limit: asked for whatever the variant, network or GPUs."""
+    for settings in ({}, {"docker_network": "tollama", "store_volume": "v"}, {"variant": "cuda", "gpus": "all"}):
+        engine = FakeEngine(GOOD)
+        runtime = runtime_for(engine, tmp_path, **settings)
+        runtime._run("chronos", runtime._image("chronos"))
+        ((_, options),) = engine.runs
+        assert options["user"] == "10001:10001"
+        assert options["read_only"] is True
+        assert options["tmpfs"] == {
+            "/tmp": "rw,nosuid,nodev,size=1g,mode=1777",
+            "/home/tollama": "rw,nosuid,nodev,size=512m,uid=10001,gid=10001",
+        }
+        assert options["environment"]["HOME"] == "/home/tollama"
+        assert options["security_opt"] == ["no-new-privileges:true"]
+        assert options["cap_drop"] == ["ALL"]
+        assert "cap_add" not in options and "privileged" not in options
+        assert options["pids_limit"] == 1024
+        assert all(v["mode"] == "ro" for v in options["volumes"].values())

@@ -13,7 +13,7 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
-from conftest import SERIES, build_image, managed, wait_for
+from conftest import SERIES, assert_hardened, build_image, managed, wait_for
 from hubserver import HubServer
 from litestar.testing import TestClient
 from tollama.app import create_app
@@ -65,7 +65,7 @@ def test_forecast_starts_a_labelled_container_and_keep_alive_0_stops_it(
     assert (mount["Destination"], mount["RW"]) == (CONTAINER_STORE, False)
     bindings = container.ports["8000/tcp"]
     assert [b["HostIp"] for b in bindings] == ["127.0.0.1"]  # loopback only
-    assert container.attrs["Config"]["User"] == "10001:10001"
+    assert_hardened(container, CONTAINER_STORE)
 
     (entry,) = gateway.get("/api/ps").json()["models"]
     assert entry["name"] == "naive:latest"
@@ -183,6 +183,7 @@ def test_chronos_pulled_from_a_hub_forecasts_in_its_container(
             assert sorted(result["quantiles"]) == ["0.1", "0.5", "0.9"]
             (container,) = managed(engine, instance, **{"tollama.family": "chronos"})
             assert container.image.tags == ["tollama/chronos:cpu"]
+            assert_hardened(container, CONTAINER_STORE)  # and a torch family forecast through it
             (entry,) = client.get("/api/ps").json()["models"]
             assert entry["name"] == "chronos-bolt-tiny:latest"
         assert managed(engine, instance) == []  # the gateway's shutdown removed it
@@ -193,7 +194,11 @@ def test_chronos_pulled_from_a_hub_forecasts_in_its_container(
     reason="set TOLLAMA_TEST_CUDA_IMAGE=1 to build the chronos CUDA image (5.4 GB of CUDA wheels, ~8 min) and run it",
 )
 def test_the_cuda_image_serves_on_a_host_without_gpus(
-    tmp_path: Path, engine: docker.DockerClient, instance: str, images: dict[str, str], chronos_checkpoint: dict[str, bytes]
+    tmp_path: Path,
+    engine: docker.DockerClient,
+    instance: str,
+    images: dict[str, str],
+    chronos_checkpoint: dict[str, bytes],
 ) -> None:
     """The CUDA variant's image (torch's CUDA build from requirements-cuda.lock) is a working worker: with no
     GPU to give it (no TOLLAMA_GPUS) it gets no device request, falls back to the CPU, and answers exactly

@@ -41,7 +41,7 @@ from tollama.forecasting import Forecaster
 from tollama.hub import HubClient
 from tollama.keepalive import parse_keep_alive
 from tollama.logs import configure as configure_logging
-from tollama.memory import parse_budget, ram_budget
+from tollama.memory import ram_budget, vram_budget
 from tollama.metrics import Metrics
 from tollama.models import Models
 from tollama.pull import Puller
@@ -68,7 +68,7 @@ class Services:
         self.scheduler = Scheduler(
             runtime, max_loaded_models=settings.max_loaded_models,
             max_queue=settings.max_queue, memory_budget=ram_budget(str(settings.memory_budget)),
-            vram_budget=parse_budget(str(settings.vram_budget), "TOLLAMA_VRAM_BUDGET", 0),
+            vram_budget=vram_budget(str(settings.vram_budget), settings.variant, settings.gpu_assignment()),
         )
         self.forecaster = Forecaster(
             self.models, self.scheduler, runtime, device=settings.device, max_series=settings.max_series,

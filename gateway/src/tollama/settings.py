@@ -49,8 +49,8 @@ class Settings:
         },
     )
     vram_budget: str = field(
-        default="0",
-        metadata={"env": "TOLLAMA_VRAM_BUDGET", "help": "the same for models on CUDA devices (0 = no gateway-side limit; a worker's CUDA OOM is 507 out_of_memory)"},
+        default="auto",
+        metadata={"env": "TOLLAMA_VRAM_BUDGET", "help": "the same for models on CUDA devices: auto = 90% of the free memory (nvidia-smi, at start) of the GPUs the workers are given, for the CUDA variant (no limit without nvidia-smi or on CPU), 0 = no limit, or a size; a worker's CUDA OOM is 507 out_of_memory"},
     )
     max_body_bytes: int = field(
         default=64 * 1024 * 1024, metadata={"env": "TOLLAMA_MAX_BODY_BYTES", "help": "largest request body accepted"}

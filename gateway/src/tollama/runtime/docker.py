@@ -1,20 +1,26 @@
 """The docker runtime: each family worker is a container started through the Docker SDK.
 
 On first use of a family the gateway runs ``<image_prefix>/<family>:<variant>`` with the
-labels ``tollama.managed=1``, ``tollama.family=<name>`` and ``tollama.instance=<instance>``,
-the model store mounted read-only, and either no host port (``TOLLAMA_DOCKER_NETWORK``: the
-gateway is itself a container on that network and reaches the worker by name) or port 8000
-published on 127.0.0.1 with a port the engine picks; a CUDA-variant container also asks for
-its family's GPUs (``TOLLAMA_FAMILY_GPUS``, else ``TOLLAMA_GPUS``). It returns once
-``/v1/health`` answers; ``stop`` removes the container, which is how a family's (GPU) memory
-is returned.
+labels ``tollama.managed=1``, ``tollama.family=<name>``, ``tollama.instance=<instance>`` and
+``tollama.owner``, the model store mounted read-only, and either no host port
+(``TOLLAMA_DOCKER_NETWORK``: the gateway is itself a container on that network and reaches the
+worker by name) or port 8000 published on 127.0.0.1 with a port the engine picks; a CUDA-variant
+container also asks for its family's GPUs. It returns once ``/v1/health`` answers; ``stop``
+removes the container, which is how a family's (GPU) memory is returned.
 
-Blocking SDK calls run in threads (``asyncio.to_thread``). Two kinds of long-lived daemon
-threads keep the hot path free of engine calls: one follows the engine's ``die`` events for
-this gateway's containers (so ``alive()`` is a flag read), and one per container follows its
-log (so ``log_tail()`` is a buffer read). Engine failures are translated to typed errors at
-one boundary (:func:`_engine_errors`).
+This module is the :class:`~tollama.runtime.base.Runtime` facade; each responsibility lives in
+its own module:
 
+- :mod:`~tollama.runtime.docker_engine`: engine errors → typed errors (one boundary), status, logs
+- :mod:`~tollama.runtime.docker_images`: the image cache and the authoritative image check
+- :mod:`~tollama.runtime.docker_options`: what ``containers.run`` is asked for
+- :mod:`~tollama.runtime.docker_gpus`: GPU device requests
+- :mod:`~tollama.runtime.docker_health`: health polling while a container starts
+- :mod:`~tollama.runtime.docker_events`: the thread that turns ``die`` events into ``alive() == False``
+- :mod:`~tollama.runtime.docker_logs`: one thread per container filling its log buffer
+- :mod:`~tollama.runtime.docker_orphans`: orphan cleanup at start-up
+
+Blocking SDK calls run in threads (``asyncio.to_thread``); the hot path makes no engine call.
 The gateway's use of the socket stays narrow: it lists, stops and removes only containers
 labelled ``tollama.managed=1`` with its own instance label, and runs only images named
 ``<image_prefix>/<family>:<variant>`` whose ``tollama.family`` label names that family.
@@ -23,70 +29,34 @@ labelled ``tollama.managed=1`` with its own instance label, and runs only images
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
-import httpx
 import requests
 from docker.types import DeviceRequest
-from tollama_kit.protocol import PROTOCOL_VERSION
 
-from tollama.errors import RuntimeNotInstalled, TollamaError, WorkerUnavailable
+from tollama.errors import RuntimeNotInstalled, WorkerUnavailable
 from tollama.runtime.base import WorkerHandle
-from tollama.runtime.owner import OWNER, owner_alive, this_gateway
+from tollama.runtime.docker_engine import CONTAINER_STORE, INSTANCE, MANAGED, WORKER_PORT, engine_errors
+from tollama.runtime.docker_events import DeathWatcher
+from tollama.runtime.docker_gpus import gpu_request
+from tollama.runtime.docker_health import wait_healthy
+from tollama.runtime.docker_images import WorkerImages
+from tollama.runtime.docker_logs import follow_logs
+from tollama.runtime.docker_options import RunOptions
+from tollama.runtime.docker_orphans import remove_orphans
+from tollama.runtime.docker_worker import DockerWorker
+from tollama.runtime.owner import this_gateway
 from tollama.runtime.process import ProcessRuntime, ProcessWorker
 from tollama.settings import Settings
-from tollama.worker_client import WorkerClient
+
+__all__ = ["CONTAINER_STORE", "MANAGED", "DockerOrProcess", "DockerRuntime", "DockerWorker"]
 
 log = logging.getLogger("tollama.runtime.docker")
-
-MANAGED = "tollama.managed"
-WORKER_PORT = 8000
-CONTAINER_STORE = "/models"
-_IMAGE_TTL = 5.0  # seconds a cached "image exists?" answer is trusted by check()
-_LOG_LINES = 200
-
-
-@contextlib.contextmanager
-def _engine_errors(what: str, family: str | None = None) -> Iterator[None]:
-    """Translate Docker SDK / engine failures into a typed error, chained with ``from``."""
-    try:
-        yield
-    except docker.errors.ImageNotFound as exc:
-        raise RuntimeNotInstalled(f"{what}: {exc.explanation or exc}", family=family, runtime="docker") from exc
-    except (docker.errors.DockerException, requests.RequestException) as exc:
-        raise WorkerUnavailable(
-            f"{what}: the Docker engine failed ({type(exc).__name__}: {exc})", family=family
-        ) from exc
-
-
-class DockerWorker:
-    """One running family container (a :class:`~tollama.runtime.base.WorkerHandle`)."""
-
-    def __init__(self, family: str, container: Any, base_url: str, request_timeout: float) -> None:
-        self.family = family
-        self.container = container
-        self.id: str = container.id
-        self.name: str = container.name
-        self.base_url = base_url
-        self.dead = False  # set by the events thread (die), by stop(), or by a failed status check
-        self.logs: deque[str] = deque(maxlen=_LOG_LINES)
-        self.client = WorkerClient(family, httpx.AsyncClient(base_url=base_url, timeout=request_timeout), self.log_tail)
-
-    def alive(self) -> bool:
-        return not self.dead
-
-    def log_tail(self) -> str:
-        return "\n".join(self.logs)[-4000:]
 
 
 class DockerRuntime:
@@ -95,26 +65,25 @@ class DockerRuntime:
     def __init__(self, client: Any, settings: Settings, *, streams: Any | None = None) -> None:
         self.client = client
         self._streams = streams or client  # engine calls that block for a long time (events, logs)
-        self.prefix = settings.image_prefix.rstrip("/")
         self.variant = settings.variant
-        self.instance = settings.docker_instance
+        self.images = WorkerImages(client, settings.image_prefix, settings.variant)
         self.network = settings.docker_network or None
         self.store_dir = settings.store_dir
-        self.store_source = settings.store_volume or str(settings.store_dir)
         self.mount_point = CONTAINER_STORE
         self.gpus = settings.gpu_assignment()
         self.start_timeout = settings.worker_start_timeout
         self.request_timeout = settings.request_timeout
-        self.threads = settings.worker_threads
-        self.labels = {MANAGED: "1", "tollama.instance": self.instance}
+        self.labels = {MANAGED: "1", INSTANCE: settings.docker_instance}
         self.owner = this_gateway()
+        self.options = RunOptions(
+            labels=self.labels,
+            owner=self.owner,
+            store_source=settings.store_volume or str(settings.store_dir),
+            network=self.network,
+            threads=settings.worker_threads,
+        )
         self._workers: dict[str, DockerWorker] = {}  # by container id
-        self._images: dict[str, bool] = {}
-        self._images_at = 0.0
-        self._refresh: asyncio.Task[None] | None = None
-        self._closing = threading.Event()
-        self._events: Any = None
-        self._watcher: threading.Thread | None = None
+        self._watcher = DeathWatcher(self._streams, self._label_filter(), self._workers)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -140,110 +109,34 @@ class DockerRuntime:
     def _open(self) -> None:
         self.reconcile()
         self.refresh_images()
-        self.watch()
+        self._watcher.start()
 
     def with_fallback(self, process: ProcessRuntime) -> DockerOrProcess:
         """``TOLLAMA_RUNTIME=auto``: families with an image run here, the others as processes."""
         return DockerOrProcess(self, process)
 
     def reconcile(self) -> list[str]:
-        """Remove this instance's managed containers left behind by a gateway that is gone.
-
-        Containers of a live owner (:mod:`tollama.runtime.owner`) are kept; one already going away
-        (404, or 409 "removal already in progress") is not an error."""
-        removed = []
-        with _engine_errors("removing orphaned worker containers"):
-            for container in self.client.containers.list(all=True, filters={"label": self._label_filter()}):
-                owner = container.labels.get(OWNER)
-                if owner_alive(owner):
-                    log.info("keeping worker container %s: its gateway %s is alive", container.name, owner)
-                    continue
-                log.warning(
-                    "removing orphaned worker container %s (%s)", container.name, container.labels.get("tollama.family")
-                )
-                try:
-                    container.remove(force=True)
-                except docker.errors.NotFound:
-                    continue
-                except docker.errors.APIError as exc:
-                    if exc.status_code != 409:
-                        raise
-                    log.info("worker container %s is already being removed", container.name)
-                    continue
-                removed.append(container.id)
-        return removed
+        """Blocking: remove this instance's containers whose gateway is gone (:mod:`docker_orphans`)."""
+        return remove_orphans(self.client, self._label_filter())
 
     def _label_filter(self) -> list[str]:
         return [f"{k}={v}" for k, v in self.labels.items()]
 
     # -- images ---------------------------------------------------------------------------
     def image_name(self, family: str) -> str:
-        return f"{self.prefix}/{family}:{self.variant}"
+        return self.images.name(family)
 
     def refresh_images(self) -> None:
-        """Blocking: which families have an image of this variant (labels checked)."""
-        found: dict[str, bool] = {}
-        with _engine_errors("listing worker images"):
-            for image in self.client.images.list(filters={"label": "tollama.family"}):
-                family = image.labels.get("tollama.family", "")
-                if self.image_name(family) in image.tags:
-                    found[family] = True
-        self._images = found
-        self._images_at = time.monotonic()
+        self.images.refresh()
 
     def has_image(self, family: str) -> bool | None:
-        """From the cache: True / False, or None when the cache is stale (a refresh is scheduled)."""
-        if time.monotonic() - self._images_at <= _IMAGE_TTL:
-            return self._images.get(family, False)
-        self._schedule_refresh()
-        return self._images.get(family) or None
-
-    def _schedule_refresh(self) -> None:
-        if self._refresh is not None and not self._refresh.done():
-            return
-        with contextlib.suppress(RuntimeError):  # no running loop: the next start() refreshes
-            self._refresh = asyncio.get_running_loop().create_task(self._refresh_quietly())
-
-    async def _refresh_quietly(self) -> None:
-        with contextlib.suppress(TollamaError):
-            await asyncio.to_thread(self.refresh_images)
+        return self.images.cached(family)
 
     def _image(self, family: str) -> Any:
-        """Blocking, authoritative: the family's image, or RuntimeNotInstalled."""
-        name = self.image_name(family)
-        try:
-            with _engine_errors(f"looking up {name}", family):
-                image = self.client.images.get(name)
-        except RuntimeNotInstalled:
-            self._images[family] = False
-            raise RuntimeNotInstalled(
-                f"the {family} image {name} is not built; run `just image {family} {self.variant}` "
-                f"or `docker compose --profile build build {family}`",
-                family=family,
-                runtime=self.name,
-            ) from None
-        labels = image.labels or {}
-        if labels.get("tollama.family") != family:
-            raise RuntimeNotInstalled(
-                f"{name} is not a tollama {family} worker image (label tollama.family)",
-                family=family,
-                runtime=self.name,
-            )
-        if labels.get("tollama.protocol") != str(PROTOCOL_VERSION):
-            raise RuntimeNotInstalled(
-                f"{name} speaks worker protocol {labels.get('tollama.protocol')!r}, this gateway {PROTOCOL_VERSION}: rebuild it",
-                family=family,
-                runtime=self.name,
-            )
-        self._images[family] = True
-        return image
+        return self.images.get(family)
 
     async def image_exists(self, family: str) -> bool:
-        try:
-            await asyncio.to_thread(self._image, family)
-        except RuntimeNotInstalled:
-            return False
-        return True
+        return await self.images.exists(family)
 
     # -- the Runtime interface ------------------------------------------------------------
     def check(self, family: str) -> None:
@@ -263,34 +156,20 @@ class DockerRuntime:
         image = await asyncio.to_thread(self._image, family)
         worker = await asyncio.to_thread(self._run, family, image)
         try:
-            await self._wait_healthy(worker)
+            await wait_healthy(worker, self.start_timeout)
         except BaseException:
             await self.stop(worker)
             raise
         log.info("started %s (%s) for %s at %s", worker.name, self.image_name(family), family, worker.base_url)
         return worker
 
+    def gpu_request(self, family: str) -> DeviceRequest | None:
+        return gpu_request(self.variant, self.gpus, family)
+
     def _run(self, family: str, image: Any) -> DockerWorker:
         name = f"tollama-{family}-{secrets.token_hex(3)}"
-        options: dict[str, Any] = {
-            "name": name,
-            "detach": True,
-            "labels": {**self.labels, "tollama.family": family, OWNER: self.owner},
-            "volumes": {self.store_source: {"bind": self.mount_point, "mode": "ro"}},
-            "environment": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
-        }
-        if self.threads:
-            options["environment"].update(OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
-        if self.network:
-            options["network"] = self.network
-        else:
-            options["ports"] = {f"{WORKER_PORT}/tcp": ("127.0.0.1",)}  # loopback only, port picked by the engine
-        request = self.gpu_request(family)
-        if request is not None:
-            options["device_requests"] = [request]
-            # cuda:N inside the container counts the GPUs it was given in nvidia-smi (PCI bus) order
-            options["environment"]["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
-        with _engine_errors(f"starting a {family} container", family):
+        options = self.options.for_family(family, name, self.mount_point, self.gpu_request(family))
+        with engine_errors(f"starting a {family} container", family):
             container = self.client.containers.run(self.image_name(family), **options)
             if self.network:
                 base_url = f"http://{name}:{WORKER_PORT}"
@@ -303,63 +182,8 @@ class DockerRuntime:
                 base_url = f"http://127.0.0.1:{bindings[0]['HostPort']}"
         worker = DockerWorker(family, container, base_url, self.request_timeout)
         self._workers[worker.id] = worker
-        threading.Thread(target=self._follow_logs, args=(worker,), name=f"tollama-logs-{name}", daemon=True).start()
+        follow_logs(self._streams, worker)
         return worker
-
-    def gpu_request(self, family: str) -> DeviceRequest | None:
-        """The GPUs a family's container asks for: CUDA variant only, the family's
-        ``TOLLAMA_FAMILY_GPUS`` set if listed, else ``TOLLAMA_GPUS``; None for no GPU. Inside the
-        container its GPUs are numbered from 0 (``cuda:0`` is the first of them)."""
-        if self.variant != "cuda":
-            return None
-        gpus = self.gpus.for_family(family)
-        if gpus == "all":
-            return DeviceRequest(count=-1, capabilities=[["gpu"]])
-        if not gpus:
-            return None
-        return DeviceRequest(device_ids=list(gpus), capabilities=[["gpu"]])
-
-    async def _wait_healthy(self, worker: DockerWorker) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.start_timeout
-        next_status = loop.time() + 1.0
-        delay = 0.05
-        while True:
-            if not worker.dead and loop.time() >= next_status:
-                next_status = loop.time() + 1.0
-                worker.dead = await asyncio.to_thread(self._status, worker) != "running"
-            if worker.dead:
-                raise WorkerUnavailable(
-                    f"the {worker.family} container {worker.name} exited while starting",
-                    family=worker.family,
-                    log_tail=await asyncio.to_thread(self._fetch_logs, worker) or None,
-                )
-            with contextlib.suppress(TollamaError):
-                await worker.client.health(timeout=2.0)
-                return
-            if loop.time() > deadline:
-                raise WorkerUnavailable(
-                    f"the {worker.family} container {worker.name} did not become healthy within {self.start_timeout:.0f}s",
-                    family=worker.family,
-                    log_tail=await asyncio.to_thread(self._fetch_logs, worker) or None,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
-
-    def _status(self, worker: DockerWorker) -> str:
-        try:
-            worker.container.reload()
-        except docker.errors.NotFound:
-            return "removed"
-        except (docker.errors.DockerException, requests.RequestException):
-            return "running"  # the engine hiccuped: let the health probe decide
-        return str(worker.container.status)
-
-    def _fetch_logs(self, worker: DockerWorker) -> str:
-        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
-            raw = worker.container.logs(tail=50)
-            return raw.decode(errors="replace").strip()[-4000:]  # type: ignore[no-any-return]
-        return worker.log_tail()
 
     async def stop(self, handle: WorkerHandle) -> None:
         assert isinstance(handle, DockerWorker)
@@ -382,62 +206,15 @@ class DockerRuntime:
     async def close(self) -> None:
         for worker in list(self._workers.values()):
             await self.stop(worker)
-        self._closing.set()
-        if self._events is not None:
-            with contextlib.suppress(Exception):
-                self._events.close()
-        if self._refresh is not None:
-            self._refresh.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresh
+        self._watcher.close()
+        await self.images.close()
         await asyncio.to_thread(self._close_clients)
 
     def _close_clients(self) -> None:
-        if self._watcher is not None:
-            self._watcher.join(timeout=5)
+        self._watcher.join(timeout=5)
         self.client.close()
         if self._streams is not self.client:
             self._streams.close()
-
-    # -- background threads ---------------------------------------------------------------
-    def watch(self) -> None:
-        """Start the thread that turns the engine's ``die`` events into ``alive() == False``."""
-        self._watcher = threading.Thread(target=self._watch_events, name="tollama-docker-events", daemon=True)
-        self._watcher.start()
-
-    def _watch_events(self) -> None:
-        filters = {"type": "container", "event": ["die", "destroy"], "label": self._label_filter()}
-        backoff = 0.5
-        while not self._closing.is_set():
-            try:
-                self._events = self._streams.events(decode=True, filters=filters)
-                self._mark_gone()  # whatever died while we were not subscribed
-                for event in self._events:
-                    worker = self._workers.get(event.get("id", ""))
-                    if worker is not None and not worker.dead:
-                        log.warning("the %s container %s died (%s)", worker.family, worker.name, event.get("status"))
-                        worker.dead = True
-                backoff = 0.5
-            except Exception:
-                log.debug("docker event stream failed", exc_info=True)
-            self._closing.wait(backoff)
-            backoff = min(backoff * 2, 10.0)
-
-    def _mark_gone(self) -> None:
-        for worker in list(self._workers.values()):
-            if not worker.dead and self._status(worker) not in ("running", "created", "restarting"):
-                worker.dead = True
-
-    def _follow_logs(self, worker: DockerWorker) -> None:
-        partial = ""
-        with contextlib.suppress(Exception):
-            stream = self._streams.api.logs(worker.id, stream=True, follow=True)
-            for chunk in stream:
-                lines = (partial + chunk.decode(errors="replace")).split("\n")
-                partial = lines.pop()
-                worker.logs.extend(lines)
-        if partial:
-            worker.logs.append(partial)
 
 
 class DockerOrProcess:
