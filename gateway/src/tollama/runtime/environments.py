@@ -202,7 +202,7 @@ def install(
             extra = ["--index-url", torch_index_url] if torch_index_url else []
             # Byte-code at install (here and below): with PYTHONDONTWRITEBYTECODE set, as on CI
             # machines, torch's modules would otherwise be compiled again at every worker start
-            # (measured: `import torch` 2.2× slower without).
+            # (measured: `import torch` 2.2 times slower without).
             run(*find_uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", py, f"torch=={source.torch_pin}", *extra)
         for lk in locks:
             # --no-deps: a lock is complete, and re-resolving would trip over the upstream torch
