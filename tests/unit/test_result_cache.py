@@ -242,3 +242,21 @@ def test_zero_bytes_turns_it_off(tmp_path: Path, runtime: InProcessRuntime) -> N
             assert c.post("/api/forecast", json=BODY).json()["cached"] is False
         assert len(runtime.adapter.calls) == 2
         assert _metric(c, "tollama_result_cache_max_bytes") == 0 and _hits(c) == 0
+
+
+def test_the_worker_gets_the_very_bytes_that_were_hashed(client: TestClient[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    sent: list[bytes] = []
+    original = httpx.AsyncClient.send
+
+    async def spy(self: httpx.AsyncClient, request: httpx.Request, **kw: Any) -> httpx.Response:
+        if request.url.path == "/v1/forecast":
+            sent.append(request.content)
+        return await original(self, request, **kw)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", spy)
+    first = client.post("/api/forecast", json=BODY).json()
+    (payload,) = sent
+    assert client.app.state["services"].forecaster.cache.keys() == [key_of(payload)]
+    assert wire.decoder(wire.ForecastBatch).decode(payload).key == first["digest"]  # the digest is inside the key
