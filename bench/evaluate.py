@@ -5,9 +5,12 @@ in one worker call), against the sum of the same forecasts each sent alone to ``
 with its actuals. Prints one markdown row per run:
 
 * ``--models baselines`` (the default): naive, seasonal-naive, auto-ets;
-* ``--models foundation``: those 3 baselines and Chronos-Bolt-small at its real size with random
-  weights, built by its family's library and pulled from a local hub (``bench/families.py``'s
-  :func:`~families.publish`); needs the chronos environment (``python scripts/family_env.py chronos``).
+* ``--models foundation``: Chronos-Bolt-small alone, at its real size with random weights, built by
+  its family's library and pulled from a local hub (``bench/families.py``'s :func:`~families.publish`);
+  needs the chronos environment (``python scripts/family_env.py chronos``);
+* ``--models all``: the 3 baselines and Chronos-Bolt-small in one evaluation (issue 12's row).
+
+Progress goes to stderr, so a run cut short still says how far it got.
 
 The gateway runs with the result cache off (``bench/_harness.py``): every forecast reaches a worker.
 """
@@ -61,18 +64,20 @@ def _one_by_one(http: httpx.Client, models: list[str], series: list[dict[str, ob
                     {"id": s["id"], "target": target[:cut], "start": s["start"], "actuals": target[cut:cut + HORIZON]}]})
                 assert one.status_code == 200, one.text
         per_model[model] = time.perf_counter() - t0
+        print(f"one by one, {model}: {per_model[model]:.2f} s", file=sys.stderr, flush=True)
     return time.perf_counter() - t_all, per_model
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", choices=["baselines", "foundation"], default="baselines")
+    parser.add_argument("--models", choices=["baselines", "foundation", "all"], default="baselines")
     args = parser.parse_args()
     series = _series()
-    models = list(BASELINES)
+    models = [] if args.models == "foundation" else list(BASELINES)
+    with_foundation = args.models in ("foundation", "all")
     with ExitStack() as stack:
         extra: dict[str, str] = {}
-        if args.models == "foundation":
+        if with_foundation:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             hub = stack.enter_context(HubServer(repos={}))
             publish(*FOUNDATION, "real", hub, Registry.load(Settings().registry_file), tmp)
@@ -80,7 +85,7 @@ def main() -> None:
             models.append(FOUNDATION[1])
         url, _proc, _home = stack.enter_context(gateway(extra))
         http = stack.enter_context(httpx.Client(base_url=url, timeout=3600))
-        if args.models == "foundation":
+        if with_foundation:
             http.post("/api/pull", json={"model": FOUNDATION[1], "stream": False}).raise_for_status()
         # warm: every worker started and every model loaded before the clock runs
         warm = http.post("/api/evaluate", json={"models": models, "series": series[:2], "horizon": HORIZON, "freq": "MS"})
@@ -89,12 +94,13 @@ def main() -> None:
         resp = http.post("/api/evaluate", json={"models": models, "series": series, "horizon": HORIZON, "windows": WINDOWS, "freq": "MS"})
         evaluate_s = time.perf_counter() - t0
         assert resp.status_code == 200, resp.text
+        print(f"evaluate: {evaluate_s:.2f} s", file=sys.stderr, flush=True)
         board = resp.json()["leaderboard"]
         one_by_one_s, per_model = _one_by_one(http, models, series)
     load = os.getloadavg()[0]
     ranks = ", ".join(f"{r['rank']}. {r['model']} MASE {r['metrics']['MASE']:.3f} ({r['inference_ms'] / 1000:.2f} s inference)" for r in board)
     alone = ", ".join(f"{m} {s:.1f} s" for m, s in per_model.items())
-    what = f"{len(BASELINES)} baselines" + (f" + {FOUNDATION[1]} (real size, random weights)" if args.models == "foundation" else "")
+    what = " + ".join(([f"{len(BASELINES)} baselines"] if models != [FOUNDATION[1]] else []) + ([f"{FOUNDATION[1]} (real size, random weights)"] if with_foundation else []))
     sys.stdout.write(
         f"| {N_SERIES} series × {WINDOWS} windows × {what}, horizon {HORIZON} | {evaluate_s:.2f} s | "
         f"{one_by_one_s:.2f} s ({N_SERIES * WINDOWS * len(models)} requests: {alone}) | {one_by_one_s / evaluate_s:.1f}× | {ranks} | "
