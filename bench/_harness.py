@@ -48,7 +48,9 @@ def gateway(extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, subp
     home = Path(tempfile.mkdtemp(prefix="tollama-bench-"))
     port = free_port()
     env = {**os.environ, "TOLLAMA_HOME": str(home), "TOLLAMA_RUNTIMES": str(RUNTIMES), "TOLLAMA_PORT": str(port),
-           "TOLLAMA_LOG_LEVEL": "warning", "TOLLAMA_RUNTIME": "process", **(extra_env or {})}
+           "TOLLAMA_LOG_LEVEL": "warning", "TOLLAMA_RUNTIME": "process",
+           "TOLLAMA_CACHE_BYTES": "0",  # the benches time the worker path; bench/cache.py turns the result cache on
+           **(extra_env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -33,7 +33,7 @@ from _harness import ROOT, RUNTIMES, gateway, machine, p50_ms
 
 sys.path.insert(0, str(ROOT / "tests"))
 from hubserver import HubServer
-from tollama.registry import Registry
+from tollama.registry import Registry, RegistryEntry
 from tollama.schema import ForecastRequest
 from tollama.settings import Settings
 from tollama.validation import validate
@@ -73,14 +73,21 @@ def fixtures_cli(family: str, *args: str) -> str:
     return subprocess.run([str(python), str(cli), *args], capture_output=True, text=True, check=True, cwd=ROOT).stdout
 
 
-def measure(family: str, model: str, size: str, freq: str | None, series: list[list[float]], repeat: int,
-            url: str, home: Path, hub: HubServer, registry: Registry, tmp: Path) -> dict[str, Any]:
+def publish(family: str, model: str, size: str, hub: HubServer, registry: Registry, tmp: Path) -> tuple[RegistryEntry, Path]:
+    """Build ``model``'s random checkpoint (``size``: tiny | real) with its family's library and serve it
+    from ``hub`` at the registry's repo and revision, ready for ``POST /api/pull``."""
     entry = registry.get(model)
     assert entry is not None, model
     ckpt = tmp / model
     fixtures_cli(family, "build", model, str(ckpt), "--size", size)
     if entry.repo:
         hub.repos[entry.repo] = {entry.revision: {str(p.relative_to(ckpt)): p.read_bytes() for p in ckpt.rglob("*") if p.is_file()}}
+    return entry, ckpt
+
+
+def measure(family: str, model: str, size: str, freq: str | None, series: list[list[float]], repeat: int,
+            url: str, home: Path, hub: HubServer, registry: Registry, tmp: Path) -> dict[str, Any]:
+    entry, ckpt = publish(family, model, size, hub, registry, tmp)
     body = {"model": model, "horizon": HORIZON, "quantiles": QUANTILES, "options": {"seed": 0},
             "series": [{"id": str(i), "target": s} for i, s in enumerate(series)]}
     extra = {"freq": freq} if freq else {}

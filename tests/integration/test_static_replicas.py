@@ -68,7 +68,8 @@ def test_replicas_spread_survive_a_kill_and_come_back(
 ) -> None:
     (proc_a, url_a), (_, url_b) = two_workers
     spec = f"baseline={url_a},baseline={url_b}"
-    with tollama_server(tmp_path / "home", TOLLAMA_RUNTIME="static", TOLLAMA_STATIC_WORKERS=spec) as env:
+    # the result cache off: every repeat of FORECAST must reach a replica
+    with tollama_server(tmp_path / "home", TOLLAMA_RUNTIME="static", TOLLAMA_STATIC_WORKERS=spec, TOLLAMA_CACHE_BYTES="0") as env:
         base = f"http://127.0.0.1:{env['TOLLAMA_PORT']}"
         statuses: list[int] = []
         stop = threading.Event()

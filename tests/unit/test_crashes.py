@@ -45,9 +45,17 @@ def test_failing_after_repeated_crashes_until_the_window_passes() -> None:
     assert t.failing("f") is None and t.delay("f") == 0
 
 
+_fresh = iter(range(10**6))
+
+
+def _body() -> dict[str, Any]:
+    """A series not asked before: a repeat would be answered by the result cache, without the worker."""
+    return {"model": "chronos-bolt-tiny", "horizon": 2, "series": [[1, 2, 3, next(_fresh)]]}
+
+
 def _kill_and_forecast(client: TestClient[Any], runtime: InProcessRuntime) -> Any:
     runtime.started[-1].kill()
-    return client.post("/api/forecast", json={"model": "chronos-bolt-tiny", "horizon": 2, "series": [[1, 2, 3]]})
+    return client.post("/api/forecast", json=_body())
 
 
 def test_a_crash_looping_family_is_marked_failing_in_forecast_ps_and_readyz(client: TestClient[Any], runtime: InProcessRuntime,
@@ -55,8 +63,7 @@ def test_a_crash_looping_family_is_marked_failing_in_forecast_ps_and_readyz(clie
     scheduler = client.app.state["services"].scheduler
     monkeypatch.setattr(scheduler.crash_policy, "base_delay", 0.01)
     monkeypatch.setattr(scheduler.crash_policy, "max_crashes", 2)
-    body = {"model": "chronos-bolt-tiny", "horizon": 2, "series": [[1, 2, 3]]}
-    assert client.post("/api/forecast", json=body).status_code == 200
+    assert client.post("/api/forecast", json=_body()).status_code == 200
     assert _kill_and_forecast(client, runtime).status_code == 200  # one crash: restarted (after a backoff)
     resp = _kill_and_forecast(client, runtime)  # the second crash in the window: failing
     assert resp.status_code == 503 and resp.json()["code"] == "worker_unavailable"
@@ -65,8 +72,8 @@ def test_a_crash_looping_family_is_marked_failing_in_forecast_ps_and_readyz(clie
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["failing"] == ["worker:chronos"]
     starts = len(runtime.started)
-    assert client.post("/api/forecast", json=body).status_code == 503 and len(runtime.started) == starts  # no restart attempt
+    assert client.post("/api/forecast", json=_body()).status_code == 503 and len(runtime.started) == starts  # no restart attempt
 
     assert client.post("/api/stop", json={"model": "chronos-bolt-tiny"}).status_code == 200  # resets the family
     assert client.get("/api/ps").json()["failing"] == {}
-    assert client.post("/api/forecast", json=body).status_code == 200
+    assert client.post("/api/forecast", json=_body()).status_code == 200

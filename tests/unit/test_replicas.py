@@ -56,7 +56,7 @@ class FakeReplica:
         self._reach()
         return wire.UnloadResponse(key=key, unloaded=self.loaded.discard(key) is None)
 
-    async def forecast(self, batch: wire.ForecastBatch) -> wire.ForecastResult:
+    async def forecast(self, batch: wire.ForecastBatch, payload: bytes | None = None) -> wire.ForecastResult:
         self._reach()
         if self.gate is not None:
             await self.gate.wait()

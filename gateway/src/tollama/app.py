@@ -47,6 +47,7 @@ from tollama.models import Models
 from tollama.pull import Puller
 from tollama.readiness import ReadinessCheck, handle_probes
 from tollama.registry import Registry
+from tollama.result_cache import ResultCache
 from tollama.runtime.base import Runtime
 from tollama.runtime.select import make_runtime
 from tollama.scheduler import Scheduler
@@ -72,7 +73,7 @@ class Services:
         )
         self.forecaster = Forecaster(
             self.models, self.scheduler, runtime, device=settings.device, max_series=settings.max_series,
-            default_keep_alive=keep_alive,
+            default_keep_alive=keep_alive, cache=ResultCache(settings.cache_max_bytes),
         )
         self.evaluator = Evaluator(self.forecaster)
         self.forecaster.auto = AutoForecaster(self.evaluator).forecast
@@ -81,6 +82,7 @@ class Services:
         self._puller: Puller | None = None
         self.metrics = Metrics(known=self.models.installed_name)
         self.metrics.watch(self.scheduler)
+        self.metrics.watch_cache(self.forecaster.cache)
         self.readiness = ReadinessCheck(
             self.store.root, runtime_probes=getattr(runtime, "probes", dict),
             running=lambda: handle_probes(self.scheduler.running()),

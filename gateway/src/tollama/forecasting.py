@@ -6,6 +6,8 @@ the pulled variant that fits the request's history and horizon (:meth:`Forecaste
 Streaming callers get the lifecycle as it happens: ``queued`` → (``loading``) → ``running`` → ``done``.
 An ensemble (:mod:`tollama.ensembles`) is prepared as one prepared request per member and
 served by running each and combining their forecasts.
+A repeat of a reproducible worker call is answered from the result cache (:mod:`tollama.result_cache`):
+no lease, no worker; the response is rebuilt from the request with ``cached: true``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tollama.evaluation import scoring
 from tollama.floats import from_float32_bytes
 from tollama.models import Models, Resolved
 from tollama.registry import RegistryEntry, pick_variant
+from tollama.result_cache import ResultCache, cacheable, key_of
 from tollama.runtime.base import Runtime
 from tollama.scheduler import Scheduler
 from tollama.schema import ForecastRequest, ForecastResponse, SeriesForecast, ValidateResponse
@@ -50,8 +53,10 @@ def _shape(e: RegistryEntry) -> str:
 
 
 class Forecaster:
-    def __init__(self, models: Models, scheduler: Scheduler, runtime: Runtime, *, device: str, max_series: int, default_keep_alive: float | None) -> None:
+    def __init__(self, models: Models, scheduler: Scheduler, runtime: Runtime, *, device: str, max_series: int, default_keep_alive: float | None,
+                 cache: ResultCache | None = None) -> None:
         self.models = models
+        self.cache = cache if cache is not None else ResultCache(0)
         self.scheduler = scheduler
         self.runtime = runtime
         self.device = device
@@ -145,20 +150,36 @@ class Forecaster:
         return await self.run(req, self.prepare(req, max_series), emit, start)
 
     async def run(self, req: ForecastRequest, p: Prepared, emit: Emit | None = None, start: float | None = None) -> ForecastResponse:
-        """Forecast an already prepared request (:meth:`prepare`): one lease, one worker call."""
+        """Forecast an already prepared request (:meth:`prepare`): one lease, one worker call (or a cache hit)."""
         start = time.perf_counter() if start is None else start
         if p.members:
             return await self._run_ensemble(p, emit, start)
         resolved, checked = p.serving, p.checked
         self.runtime.check(resolved.entry.family)
+        checked.batch.key = resolved.digest  # the lease's key (ModelSpec.key): the batch is final from here
+        payload = key = None
+        if self.cache.enabled:
+            if cacheable(resolved.entry.capabilities, checked.batch.options):
+                payload = wire.encode(checked.batch)  # encoded once: hashed here, sent as is on a miss
+                key = key_of(payload)
+                hit = self.cache.get(key)
+                if hit is not None:
+                    if req.keep_alive is not None and self.scheduler.is_loaded(resolved.digest):
+                        # The request's keep_alive still governs a loaded model (0 unloads it); a hit never loads one.
+                        async with self.scheduler.lease(resolved.spec(self.models.store, self.device), checked.keep_alive):
+                            pass
+                    return self._response(p.model, resolved, checked, hit, 0.0, 0.0, start, cached=True)
+            else:
+                self.cache.bypass()
         if emit:
             emit("queued")
         spec = resolved.spec(self.models.store, self.device)
         async with self.scheduler.lease(spec, checked.keep_alive, emit) as lease:
             if emit:
                 emit("running")
-            checked.batch.key = lease.key
-            result = await lease.client.forecast(checked.batch)
+            result = await lease.client.forecast(checked.batch, payload)
+        if key is not None:
+            self.cache.put(key, result)
         return self._response(p.model, resolved, checked, result, lease.load_ms, lease.queue_ms, start)
 
     async def _run_ensemble(self, p: Prepared, emit: Emit | None, start: float) -> ForecastResponse:
@@ -187,11 +208,12 @@ class Forecaster:
             horizon=checked.horizon, quantiles=list(checked.quantiles), forecasts=forecasts, warnings=warnings,
             load_ms=round(sum(a.load_ms for a in answers), 3), queue_ms=round(sum(a.queue_ms for a in answers), 3),
             inference_ms=round(sum(a.inference_ms for a in answers), 3), total_ms=round((time.perf_counter() - start) * 1000, 3),
-            created_at=datetime.now(UTC).isoformat(), done=True,
+            created_at=datetime.now(UTC).isoformat(), done=True, cached=all(a.cached for a in answers),
             metrics=scoring.score(checked.metrics, scored, checked.quantiles) if scored else None,
         )
 
-    def _response(self, model: str, resolved: Resolved, checked: ValidatedForecast, result: wire.ForecastResult, load_ms: float, queue_ms: float, start: float) -> ForecastResponse:
+    def _response(self, model: str, resolved: Resolved, checked: ValidatedForecast, result: wire.ForecastResult, load_ms: float, queue_ms: float,
+                  start: float, *, cached: bool = False) -> ForecastResponse:
         levels = [_level(q) for q in result.quantiles]
         forecasts = []
         scored: list[scoring.Item] = []
@@ -231,7 +253,7 @@ class Forecaster:
             horizon=horizon, quantiles=list(result.quantiles), forecasts=forecasts,
             warnings=checked.warnings + [w for w in result.warnings if w not in checked.warnings],
             load_ms=round(load_ms, 3), queue_ms=round(queue_ms, 3), inference_ms=round(result.inference_ms, 3),
-            total_ms=round((time.perf_counter() - start) * 1000, 3), created_at=datetime.now(UTC).isoformat(), done=True,
+            total_ms=round((time.perf_counter() - start) * 1000, 3), created_at=datetime.now(UTC).isoformat(), done=True, cached=cached,
             metrics=scoring.score(checked.metrics, scored, tuple(result.quantiles)) if scored else None,
         )
 

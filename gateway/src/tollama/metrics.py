@@ -5,6 +5,8 @@ model and status, queue wait and load time by model, series per worker call. Rea
 scheduler at scrape time (:class:`_SchedulerCollector`): requests in flight per model, loaded
 models and their memory, worker starts, crashes and restarts per family, and in the static
 runtime each replica's health, outstanding calls, calls, ejections, and the retries per family.
+Read from the result cache (:class:`_CacheCollector`): lookups by result (``hit``, ``miss``, and
+``bypass`` for a sampling model without a seed), evictions, entries, bytes held and the bound.
 
 The ``model`` label only takes installed model names: ``known`` maps a requested name to its
 installed name or None, and anything else is counted under ``unknown``, so a flood of random
@@ -21,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
+    from tollama.result_cache import ResultCache
     from tollama.scheduler import Scheduler
 
 UNKNOWN = "unknown"
@@ -62,6 +65,9 @@ class Metrics:
     def watch(self, scheduler: Scheduler) -> None:
         self.registry.register(_SchedulerCollector(scheduler))
 
+    def watch_cache(self, cache: ResultCache) -> None:
+        self.registry.register(_CacheCollector(cache))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -91,6 +97,23 @@ class _SchedulerCollector(Collector):
                 family.add_metric([fam], n)
             yield family
         yield from _replica_metrics(s)
+
+
+class _CacheCollector(Collector):
+    def __init__(self, cache: ResultCache) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        st = self.cache.stats
+        lookups = CounterMetricFamily("tollama_result_cache_lookups", "Result cache lookups by result: hit, miss, or bypass (a sampling model without a seed).",
+                                      labels=["result"])
+        for result, n in (("hit", st.hits), ("miss", st.misses), ("bypass", st.bypassed)):
+            lookups.add_metric([result], n)
+        yield lookups
+        yield CounterMetricFamily("tollama_result_cache_evictions", "Entries the result cache evicted to stay within its bound.", value=st.evictions)
+        yield GaugeMetricFamily("tollama_result_cache_entries", "Worker answers the result cache holds.", value=st.entries)
+        yield GaugeMetricFamily("tollama_result_cache_bytes", "Bytes the result cache holds (keys, encoded answers, bookkeeping).", value=st.bytes)
+        yield GaugeMetricFamily("tollama_result_cache_max_bytes", "The result cache's bound (TOLLAMA_CACHE_BYTES; 0 = off).", value=self.cache.max_bytes)
 
 
 def _replica_metrics(s: Scheduler) -> Iterator[Metric]:

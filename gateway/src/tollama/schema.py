@@ -120,6 +120,8 @@ class ForecastResponse(msgspec.Struct, omit_defaults=True, kw_only=True):
     total_ms: float
     created_at: str
     done: bool
+    cached: bool
+    """Served from the result cache (no worker call; ``inference_ms`` is the one measured when it was made)."""
     metrics: Scores | None = None
     """All series with actuals together, as fev aggregates one window."""
 

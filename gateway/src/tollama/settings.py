@@ -56,6 +56,13 @@ class Settings:
         default=64 * 1024 * 1024, metadata={"env": "TOLLAMA_MAX_BODY_BYTES", "help": "largest request body accepted"}
     )
     max_series: int = field(default=10_000, metadata={"env": "TOLLAMA_MAX_SERIES", "help": "series per forecast request"})
+    cache_bytes: str = field(
+        default="64MiB",
+        metadata={
+            "env": "TOLLAMA_CACHE_BYTES",
+            "help": "memory the result cache may hold (an LRU of worker answers: a repeated forecast of a deterministic or seeded model is answered without a worker call); 0 = off, or a size (64MiB, 1000000)",
+        },
+    )
     runtime: str = field(
         default="auto",
         metadata={"env": "TOLLAMA_RUNTIME", "help": "auto | docker | process | static: how family workers run"},
@@ -161,6 +168,7 @@ class Settings:
 
         for name in ("memory_budget", "vram_budget"):
             parse_budget(str(getattr(self, name)), f"TOLLAMA_{name.upper()}", 0)  # malformed sizes fail at start
+        parse_size(str(self.cache_bytes), "TOLLAMA_CACHE_BYTES")  # a malformed size fails at start
         if self.log_format not in ("text", "json"):
             raise ValueError(f"TOLLAMA_LOG_FORMAT={self.log_format!r}: must be text or json")
         self.gpu_assignment()  # malformed GPU settings fail when the settings are made, naming the entry
@@ -171,6 +179,11 @@ class Settings:
             default=parse_gpus(self.gpus) if self.gpus.strip() else None,
             families=parse_family_gpus(self.family_gpus, families),
         )
+
+    @property
+    def cache_max_bytes(self) -> int:
+        """``TOLLAMA_CACHE_BYTES`` in bytes (0: the result cache is off)."""
+        return parse_size(str(self.cache_bytes), "TOLLAMA_CACHE_BYTES")
 
     @property
     def store_dir(self) -> Path:
@@ -350,6 +363,26 @@ def _budget_ok(raw: str) -> bool:
     return True
 
 
+def parse_size(raw: str, setting: str) -> int:
+    """A byte count with an optional unit (``64MiB``, ``500MB``, ``1000000``); ``0`` is allowed."""
+    from tollama.memory import parse_budget
+
+    if raw.strip().lower() == "auto":
+        raise ValueError(f"{setting}={raw!r}: expected 0 (off) or a size such as 64MiB or 1000000")
+    try:
+        return parse_budget(raw, setting, 0)
+    except ValueError:
+        raise ValueError(f"{setting}={raw!r}: expected 0 (off) or a size such as 64MiB or 1000000") from None
+
+
+def _size_ok(raw: str) -> bool:
+    try:
+        parse_size(raw, "size")
+    except ValueError:
+        return False
+    return True
+
+
 def _static_workers_ok(raw: str) -> bool:
     from tollama.runtime.static import parse_workers
 
@@ -371,6 +404,7 @@ _ACCEPTED: dict[str, tuple[Any, str]] = {
     "TOLLAMA_LOG_FORMAT": (lambda v: v in ("text", "json"), "text or json"),
     "TOLLAMA_MAX_BODY_BYTES": (lambda v: v >= 1, "a number of bytes >= 1"),
     "TOLLAMA_MAX_SERIES": (lambda v: v >= 1, "an integer >= 1"),
+    "TOLLAMA_CACHE_BYTES": (_size_ok, "0 (off) or a size in bytes with an optional unit ('64MiB', '500MB')"),
     "TOLLAMA_WORKER_THREADS": (lambda v: v >= 0, "an integer >= 0 (0 = the library's default)"),
     "TOLLAMA_PULL_CONCURRENCY": (lambda v: v >= 1, "an integer >= 1"),
     "TOLLAMA_WORKER_START_TIMEOUT": (lambda v: v > 0, "a number of seconds > 0"),

@@ -96,7 +96,9 @@ class WorkerCalls(Protocol):
 
     async def unload(self, key: str) -> wire.UnloadResponse: ...
 
-    async def forecast(self, batch: wire.ForecastBatch) -> wire.ForecastResult: ...
+    async def forecast(self, batch: wire.ForecastBatch, payload: bytes | None = None) -> wire.ForecastResult:
+        """``payload``: ``batch`` already encoded (the result cache hashed it), sent as is."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -107,11 +109,11 @@ class WorkerClient:
         self._client = client
         self._log_tail = log_tail
 
-    async def _call(self, method: str, path: str, kind: type[T], body: msgspec.Struct | None = None, timeout: float | None = None) -> T:
+    async def _call(self, method: str, path: str, kind: type[T], body: msgspec.Struct | bytes | None = None, timeout: float | None = None) -> T:
         rid = REQUEST_ID.get()
         with _map_errors(self.family, self._log_tail):
             resp = await self._client.request(
-                method, path, content=wire.encode(body) if body is not None else None, headers=_HEADERS if rid is None else {**_HEADERS, "x-request-id": rid},
+                method, path, content=body if body is None or isinstance(body, bytes) else wire.encode(body), headers=_HEADERS if rid is None else {**_HEADERS, "x-request-id": rid},
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         if resp.status_code != 200:
@@ -133,8 +135,8 @@ class WorkerClient:
     async def unload(self, key: str) -> wire.UnloadResponse:
         return await self._call("POST", "/v1/unload", wire.UnloadResponse, wire.UnloadRequest(key=key))
 
-    async def forecast(self, batch: wire.ForecastBatch) -> wire.ForecastResult:
-        return await self._call("POST", "/v1/forecast", wire.ForecastResult, batch)
+    async def forecast(self, batch: wire.ForecastBatch, payload: bytes | None = None) -> wire.ForecastResult:
+        return await self._call("POST", "/v1/forecast", wire.ForecastResult, batch if payload is None else payload)
 
     async def aclose(self) -> None:
         await self._client.aclose()

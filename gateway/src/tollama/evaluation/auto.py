@@ -126,7 +126,7 @@ class AutoForecaster:
             horizon=first.horizon, quantiles=first.quantiles, forecasts=[f for f in forecasts if f is not None], warnings=warnings,
             load_ms=round(sum(p.load_ms for p in parts), 3), queue_ms=round(sum(p.queue_ms for p in parts), 3),
             inference_ms=round(sum(p.inference_ms for p in parts), 3), total_ms=round((time.perf_counter() - start) * 1000, 3),
-            created_at=first.created_at, done=True, metrics=first.metrics if len(parts) == 1 else None,
+            created_at=first.created_at, done=True, cached=all(p.cached for p in parts), metrics=first.metrics if len(parts) == 1 else None,
         )
 
     @staticmethod

@@ -316,8 +316,8 @@ class ReplicaClient:
     async def unload(self, key: str) -> wire.UnloadResponse:
         return await self._set.unload(key)
 
-    async def forecast(self, batch: wire.ForecastBatch) -> wire.ForecastResult:
-        return await self._set.route(lambda r: r.client.forecast(batch), key=batch.key)
+    async def forecast(self, batch: wire.ForecastBatch, payload: bytes | None = None) -> wire.ForecastResult:
+        return await self._set.route(lambda r: r.client.forecast(batch, payload), key=batch.key)
 
     async def aclose(self) -> None:
         await self._set.close()
