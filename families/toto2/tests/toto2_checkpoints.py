@@ -25,7 +25,7 @@ TINY = {
 # for Toto-2.0-22m (22M), with the tiny config's layer pattern. Timings at this size are what a
 # 22M-parameter Toto 2.0 costs, not a measurement of the published checkpoint.
 REAL = {
-    "patch_size": 32, "d_model": 512, "num_heads": 8, "num_layers": 8, "layer_group_size": 4,
+    "patch_size": 32, "d_model": 448, "num_heads": 8, "num_layers": 8, "layer_group_size": 4,
     "num_variate_layers_per_group": 1, "variate_layer_first": False, "context_length": 2048,
 }
 
