@@ -43,7 +43,9 @@ HORIZON = 24
 
 
 def _toto2_python() -> Path:
-    python = Settings.from_env().runtimes_dir / "toto2-cpu" / "bin" / "python"
+    # where scripts/family_env.py (and `just runtimes-for-tests`) put the family environments
+    runtimes = Path(os.environ.get("TOLLAMA_HOME", ROOT / ".cache" / "tollama-home")) / "runtimes"
+    python = runtimes / "toto2-cpu" / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, str(ROOT / "scripts" / "family_env.py"), "toto2", "--tests"], cwd=ROOT, check=True)
     return python
