@@ -3,7 +3,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 set quiet
 
 export TOLLAMA_HOME := env("TOLLAMA_HOME", justfile_directory() / ".cache/tollama-home")
-families := "baseline chronos timesfm uni2ts granite sundial toto tirex"
+families := "baseline chronos timesfm uni2ts granite sundial toto tirex toto2"
 
 [private]
 default:
@@ -34,6 +34,11 @@ runtimes-for-tests:
 [group('setup')]
 docker-engine:
     bash scripts/docker-engine.sh
+
+# the offline worker base for a family on another Python: tollama-base:py<version> (bookworm + the host's CPython)
+[group('setup')]
+python-base version="3.12":
+    bash scripts/python-base-image.sh {{version}}
 
 # build one image: tollama/<family>:<variant> (FAMILY=gateway: tollama/gateway)
 [group('setup')]

@@ -53,6 +53,8 @@ MODELS: dict[str, tuple[str, str, str, str | None]] = {
     "sundial": ("sundial", "sundial-base-128m", "real", None),
     "toto": ("toto", "toto-open-base-1.0", "real", None),
     "tirex": ("tirex", "tirex-2", "real", None),
+    # toto2 "real" is a 22M-parameter Toto 2.0 (the 22m card's count; dimensions chosen, see toto2_checkpoints.py)
+    "toto2": ("toto2", "toto-2.0-22m", "real", None),
 }
 HORIZON, LENGTH, QUANTILES = 24, 512, [0.1, 0.5, 0.9]
 

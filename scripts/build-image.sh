@@ -10,7 +10,8 @@
 #   TOLLAMA_BASE_IMAGE    base image; default python:<py>-slim for the family's Python (<py> from
 #                         [tool.tollama] python, default 3.11), or, when only that one is present
 #                         locally, the offline tollama-base:bookworm (`just docker-engine`, Python
-#                         3.11) for a 3.11 family and tollama-base:py<py> for another version
+#                         3.11) for a 3.11 family and tollama-base:py<py> for another version (made
+#                         from the host's CPython by scripts/python-base-image.sh when missing)
 #   TOLLAMA_TORCH_INDEX_URL  CPU variant: an extra package index holding the CPU torch build
 #   TOLLAMA_EXTRA_CA      a CA file to trust inside the build (default: $PIP_CERT when set;
 #                         "none" for no extra CA)
@@ -38,8 +39,16 @@ if [ -z "$base" ]; then
   base=python:$py-slim
   offline=tollama-base:py$py
   [ "$py" = 3.11 ] && offline=tollama-base:bookworm
-  if ! docker image inspect "$base" >/dev/null 2>&1 && docker image inspect "$offline" >/dev/null 2>&1; then
-    base=$offline
+  if ! docker image inspect "$base" >/dev/null 2>&1; then
+    # Offline, a family on another Python than bookworm's gets its base made from the host's
+    # interpreter (scripts/python-base-image.sh), only when neither image is present.
+    if [ "$py" != 3.11 ] && ! docker image inspect "$offline" >/dev/null 2>&1 \
+        && docker image inspect tollama-base:bookworm >/dev/null 2>&1; then
+      if ! bash scripts/python-base-image.sh "$py"; then
+        echo "no offline Python $py base could be made; trying $base (needs a registry)" >&2
+      fi
+    fi
+    if docker image inspect "$offline" >/dev/null 2>&1; then base=$offline; fi
   fi
 fi
 protocol=$(sed -n 's/^PROTOCOL_VERSION *= *\([0-9][0-9]*\).*/\1/p' families/kit/src/tollama_kit/protocol.py)

@@ -38,6 +38,7 @@ CASES: list[tuple[str, str, float, dict[str, str]]] = [
     ("sundial", "sundial-base-128m", 1e-3, {}),
     ("toto", "toto-open-base-1.0", 1e-3, {}),
     ("tirex", "tirex-2", 1e-4, {}),
+    ("toto2", "toto-2.0-4m", 1e-4, {}),
 ]
 REGISTRY = Registry.load(Settings().registry_file)
 

@@ -1,0 +1,132 @@
+"""Request options and per-series input preparation for the Toto 2.0 adapter (numpy only, no torch).
+
+=====================  =====  ===========  ==================================================
+name                   type   default      meaning
+=====================  =====  ===========  ==================================================
+context_length         int    4096         use at most the last N points of each series
+covariates_mode        str    best_effort  ``strict``: a covariate the model cannot use is an
+                                           error; ``best_effort``: it is dropped with a warning
+decode_block_size      int    0            steps decoded per pass (a multiple of the patch
+                                           size; 0 = the whole horizon in one pass, the
+                                           library's default); smaller blocks feed the median
+                                           back between passes
+=====================  =====  ===========  ==================================================
+
+Toto 2.0 reads one ``(variates, time)`` panel per series whose length is a whole number of
+patches. The adapter cuts the context, fills gaps with the library's own forward fill (the gaps
+stay masked, so the model does not read them) and pads the front with masked zeros up to the next
+patch boundary. toto-2 2.0.0 states that exogenous-variable support is planned for a later
+release, so every covariate is dropped with a warning (refused in strict mode).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from tollama_kit.adapter import Options, SeriesInput
+from tollama_kit.errors import BadInput, Unsupported
+
+FAMILY = "toto2"
+MAX_CONTEXT = 4096
+"""The adapter's cap on the context (its cost grows with it); the hub configs state no training length."""
+MAX_HORIZON = 1024
+COVARIATE_MODES = ("best_effort", "strict")
+
+
+def _int(options: Options, name: str, default: int, minimum: int) -> int:
+    value = options.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+        raise BadInput(f"option {name!r} must be an integer, got {value!r}")
+    if int(value) < minimum:
+        raise BadInput(f"option {name!r} must be >= {minimum}, got {int(value)}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Toto2Options:
+    context_length: int
+    strict_covariates: bool
+    decode_block_size: int
+
+    @classmethod
+    def parse(cls, options: Options, patch_size: int) -> Toto2Options:
+        mode = str(options.get("covariates_mode", "best_effort"))
+        if mode not in COVARIATE_MODES:
+            raise BadInput(f"option 'covariates_mode' must be 'strict' or 'best_effort', got {mode!r}")
+        block = _int(options, "decode_block_size", 0, 0)
+        if block % patch_size:
+            raise BadInput(f"option 'decode_block_size' must be a multiple of the patch size {patch_size}, got {block}")
+        return cls(
+            context_length=_int(options, "context_length", MAX_CONTEXT, 1),
+            strict_covariates=mode == "strict",
+            decode_block_size=block,
+        )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One series as Toto 2.0 takes it: ``values`` and ``observed`` ``(variates, whole patches)``."""
+
+    values: np.ndarray
+    observed: np.ndarray
+
+    @property
+    def shape_key(self) -> tuple[int, int]:
+        return (int(self.values.shape[0]), int(self.values.shape[1]))
+
+
+class Notes:
+    """Warnings collected over one forecast call, each reported once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, None] = {}
+
+    def add(self, text: str) -> None:
+        self._seen.setdefault(text, None)
+
+    def extend(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            self.add(text)
+
+    @property
+    def items(self) -> list[str]:
+        return list(self._seen)
+
+
+def _drop(kind: str, names: list[str], opts: Toto2Options, notes: Notes) -> None:
+    if not names:
+        return
+    message = f"{FAMILY}: {kind} {sorted(names)} cannot be used by Toto 2.0 (toto-2 2.0.0 takes no covariates)"
+    if opts.strict_covariates:
+        raise Unsupported(message + " (covariates_mode=strict)")
+    notes.add(message + "; they were ignored")
+
+
+def prepare(series: SeriesInput, opts: Toto2Options, patch_size: int, notes: Notes, fill: object) -> Prepared:
+    """Cut the context, forward-fill gaps with ``fill`` (the library's imputation), pad to whole patches.
+
+    ``fill`` is ``toto2.model.ffill_imputation``, passed in so this module needs no torch.
+    """
+    _drop("past covariates", list(series.past_covariates), opts, notes)
+    _drop("future covariates", list(series.future_covariates), opts, notes)
+    _drop("static covariates", list(series.static_covariates), opts, notes)
+    length = series.length
+    context = min(length, opts.context_length, MAX_CONTEXT)
+    if opts.context_length > MAX_CONTEXT and length > MAX_CONTEXT:
+        notes.add(f"{FAMILY}: context_length {opts.context_length} exceeds the adapter's {MAX_CONTEXT}; used {MAX_CONTEXT}")
+    target = np.ascontiguousarray(series.target[:, length - context :], dtype=np.float32)
+    observed = np.isfinite(target)
+    if not observed.any(axis=1).all():
+        row = int(np.flatnonzero(~observed.any(axis=1))[0])
+        raise BadInput(f"series {series.id!r}: target row {row} has no observed value in the context")
+    filled = fill(np.where(observed, target, np.nan).astype(np.float32))  # type: ignore[operator]
+    pad = math.ceil(context / patch_size) * patch_size - context
+    return Prepared(
+        values=np.pad(np.asarray(filled, dtype=np.float32), ((0, 0), (pad, 0))),
+        observed=np.pad(observed, ((0, 0), (pad, 0))),
+    )
