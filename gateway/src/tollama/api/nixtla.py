@@ -146,6 +146,14 @@ def _levels(level: list[float] | float | None) -> tuple[list[float], list[tuple[
     return sorted(quantiles), keys
 
 
+def _detection_levels(level: list[float] | float | None) -> tuple[list[float], list[tuple[str, str, float]]]:
+    """:func:`_levels` for anomaly detection (default 99), which needs an interval: a level above 0."""
+    quantiles, keys = _levels(level if level is not None else 99)
+    if not keys:
+        raise InvalidValue(f"$.level: anomaly detection needs a level in (0, 100); got {level}", path="$.level", value=level, limit="(0, 100)")
+    return quantiles, keys
+
+
 def _fmt(lv: float) -> str:
     return str(int(lv)) if float(lv).is_integer() else str(lv)
 
@@ -281,7 +289,7 @@ async def anomaly_detection(request: Request[Any, Any, Any], forecaster: NamedDe
     shortest = min(req.series.sizes) if req.series.sizes else 0
     w = max(1, min(caps.max_horizon, shortest // 5))
     cuts = [[n - w * (k + 1) for k in reversed(range(min(4, (n - caps.min_context) // w)))] for n in req.series.sizes]
-    quantiles, keys = _levels(req.level if req.level is not None else 99)
+    quantiles, keys = _detection_levels(req.level)
     forecasts, idxs, sizes = await _backtest(forecaster, req, w, cuts, quantiles)
     # The client takes each series' last `sizes[i]` rows: the windows end at the series' end.
     return _json(_anomalies(req, forecasts, idxs, keys, sizes, with_idxs=False))
@@ -304,7 +312,7 @@ async def online_anomaly_detection(request: Request[Any, Any, Any], forecaster: 
     for i, row in enumerate(cuts):
         if row[0] < 1:
             raise InvalidValue(f"$.series.sizes[{i}]: {req.series.sizes[i]} values are too few for a detection size of {size}", path=f"$.series.sizes[{i}]", value=req.series.sizes[i], limit=size + 1)
-    quantiles, keys = _levels(req.level if req.level is not None else 99)
+    quantiles, keys = _detection_levels(req.level)
     forecasts, idxs, sizes = await _backtest(forecaster, req, req.h, cuts, quantiles)
     return _json(_anomalies(req, forecasts, idxs, keys, sizes, with_idxs=True))
 
