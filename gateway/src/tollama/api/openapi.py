@@ -50,8 +50,6 @@ TABLES = ("invalid_table", "unsupported_media_type")
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
-#: The table media types a body or an answer may have (:mod:`tollama.api.tables`).
-TABLE_MEDIA = ("text/csv", "application/vnd.apache.parquet", "application/vnd.apache.arrow.stream")
 
 #: The schema of a table body or answer, by media type.
 TABLE_SCHEMA: dict[str, Schema] = {
@@ -129,7 +127,9 @@ def documented(
     class Documented(Operation):
         def __post_init__(self) -> None:
             self.request_body = RequestBody(content=request_content, required=True) if request_content else None
-            self.responses = {"200": OpenAPIResponse(description="OK", content=answer_content or None), **error_content}
+            # a route that names no answer never succeeds (it only refuses): no 200 is documented
+            ok = {"200": OpenAPIResponse(description="OK", content=answer_content)} if answer_content else {}
+            self.responses = {**ok, **error_content}
             self.parameters = [*(self.parameters or []), *query] or None
 
     return Documented
