@@ -47,10 +47,9 @@ def test_framework_refusals_carry_codes_of_the_table(client: TestClient[Any], me
     assert (resp.status_code, resp.json()["code"]) == (status, code)
 
 
-@pytest.mark.parametrize("fast", [True, False], ids=["fast path", "framework handler"])
 @pytest.mark.parametrize("path", ["/api/forecast", "/api/validate"])
-def test_the_body_limit_raises_payload_too_large_naming_the_limit(settings: Settings, runtime: InProcessRuntime, fast: bool, path: str) -> None:
-    app = create_app(replace(settings, max_body_bytes=1000), runtime=runtime, fast_forecast=fast)
+def test_the_body_limit_raises_payload_too_large_naming_the_limit(settings: Settings, runtime: InProcessRuntime, path: str) -> None:
+    app = create_app(replace(settings, max_body_bytes=1000), runtime=runtime)
     with TestClient(app) as c:
         resp = c.post(path, json={**FORECAST, "series": [[1.0] * 500]})
     body = resp.json()

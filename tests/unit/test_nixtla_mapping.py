@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from litestar.testing import TestClient
 from tollama.api.nixtla import NixtlaSeries, _levels, _Split, _windows
 from tollama.errors import InvalidValue
 
@@ -36,3 +39,11 @@ def test_levels_map_to_quantiles_and_windows_to_cut_points() -> None:
         _windows(split, 0, 3, 10, 3)
     with pytest.raises(InvalidValue, match="sizes add up to 4"):
         _Split(NixtlaSeries(y=[1, 2, 3], sizes=[4]), 1)
+
+
+@pytest.mark.parametrize("path", ["/v2/anomaly_detection", "/v2/online_anomaly_detection"])
+def test_anomaly_detection_at_level_zero_is_a_400_naming_the_level(client: TestClient[Any], path: str) -> None:
+    """Found by schemathesis: level 0 is no interval, and indexing the missing one was a 500."""
+    body = {"series": {"y": [1.0, 2.0, 3.0, 4.0], "sizes": [4]}, "model": "naive", "h": 1, "level": 0}
+    resp = client.post(path, json=body)
+    assert (resp.status_code, resp.json()["code"], resp.json()["path"]) == (400, "invalid_value", "$.level")

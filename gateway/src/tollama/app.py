@@ -27,6 +27,7 @@ from tollama.api import forecast as forecast_routes
 from tollama.api import kserve as kserve_routes
 from tollama.api import models as model_routes
 from tollama.api import nixtla as nixtla_routes
+from tollama.api import openapi
 from tollama.api import sagemaker as sagemaker_routes
 from tollama.api import system as system_routes
 from tollama.api import ui as ui_routes
@@ -105,10 +106,8 @@ class Services:
 
 def create_app(
     settings: Settings, *, runtime: Runtime | None = None, hub_transport: httpx.AsyncBaseTransport | None = None,
-    fast_forecast: bool = True,
 ) -> Litestar:
-    """The gateway app. ``fast_forecast=False`` serves ``POST /api/forecast`` through its framework
-    handler only (tests compare the two paths); otherwise :class:`~tollama.api.forecast.FastForecast` does."""
+    """The gateway app (its OpenAPI document is built here too: :func:`tollama.api.openapi.attach`)."""
     configure_logging(settings.log_level, settings.log_format)
     keys = load_keys(settings.api_keys, settings.api_keys_file)
     services = Services(settings, runtime or make_runtime(settings), hub_transport)
@@ -127,14 +126,13 @@ def create_app(
     def const(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
-    fast = forecast_routes.FastForecastConfig(forecaster=services.forecaster, metrics=services.metrics, max_body_bytes=settings.max_body_bytes)
-    forecast_route = forecast_routes.forecast_route(fast if fast_forecast else None)
-    return Litestar(
-        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, forecast_route, *forecast_routes.ROUTES, *evaluate_routes.ROUTES,
+    app = Litestar(
+        route_handlers=[*system_routes.ROUTES, *model_routes.ROUTES, *forecast_routes.ROUTES, *evaluate_routes.ROUTES,
                         *nixtla_routes.ROUTES, *kserve_routes.ROUTES, *sagemaker_routes.ROUTES, *ui_routes.ROUTES],
         dependencies={
             "models": const(services.models),
             "forecaster": const(services.forecaster),
+            "counted_forecaster": const(forecast_routes.CountedForecaster(services.forecaster, services.metrics)),
             "evaluator": const(services.evaluator),
             "scheduler": const(services.scheduler),
             "puller": Provide(lambda: services.puller, use_cache=False, sync_to_thread=False),
@@ -153,6 +151,8 @@ def create_app(
         logging_config=None,  # tollama.logs configures logging; Litestar's default adds a queue thread per record
         debug=False,
     )
+    openapi.attach(app)
+    return app
 
 
 def _keep_state(services: Services) -> Any:

@@ -87,7 +87,11 @@ def _read_csv(body: bytes, part: str) -> pa.Table:
     parse = pa_csv.ParseOptions(invalid_row_handler=on_invalid)
     convert = pa_csv.ConvertOptions(strings_can_be_null=True)
     try:
-        return pa_csv.read_csv(io.BytesIO(body), read_options=pa_csv.ReadOptions(use_threads=False), parse_options=parse, convert_options=convert)
+        table = pa_csv.read_csv(io.BytesIO(body), read_options=pa_csv.ReadOptions(use_threads=False), parse_options=parse, convert_options=convert)
+        table.column_names  # noqa: B018 - the header is decoded here: bytes that are not UTF-8 fail now, not later
+        return table
+    except UnicodeDecodeError as exc:
+        raise InvalidTable(f"{part}: the CSV header is not UTF-8 text ({exc.reason} at byte {exc.start})", part=part, line=1) from None
     except pa.ArrowInvalid:
         if not bad:
             raise

@@ -18,10 +18,11 @@ from litestar.response import Stream
 
 from tollama.api import tables as table_api
 from tollama.api.errors import decode, read_body
+from tollama.api.openapi import FORECAST, NDJSON, TABLE_BODIES, TABLES, documented
 from tollama.api.streams import Put, ndjson
 from tollama.errors import InvalidValue
 from tollama.evaluation.evaluator import Evaluator
-from tollama.evaluation.schema import EvaluateEvent, EvaluateRequest
+from tollama.evaluation.schema import EvaluateEvent, EvaluateRequest, EvaluateResponse
 
 _JSON = msgspec.json.Encoder()
 
@@ -44,12 +45,15 @@ async def read_evaluate(request: Request[Any, Any, Any]) -> EvaluateRequest:
         raise InvalidValue(f"{path}: {text.split(' - at ', 1)[0]}", path=path) from None
 
 
-@post("/api/evaluate", status_code=200)
+@post("/api/evaluate", status_code=200, operation_class=documented(
+    body=EvaluateRequest, body_media=TABLE_BODIES,
+    ok=EvaluateResponse, ok_media={NDJSON: EvaluateEvent}, errors=(*FORECAST, *TABLES),
+))
 async def evaluate(request: Request[Any, Any, Any], evaluator: NamedDependency[Evaluator]) -> Response[bytes] | Stream:
     req = await read_evaluate(request)
     if req.stream:
         evaluator.plan(req)  # a bad request is a 4xx status, not an in-band error
-        return Stream(_stream(evaluator, req), media_type="application/x-ndjson")
+        return Stream(_stream(evaluator, req), media_type=NDJSON)
     return Response(_JSON.encode(await evaluator.evaluate(req)), media_type="application/json")
 
 

@@ -20,6 +20,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
 from tollama.api.errors import decode, read_body
+from tollama.api.openapi import FORECAST, documented
 from tollama.errors import TollamaError, status_of
 from tollama.forecasting import Forecaster
 from tollama.models import Models
@@ -53,6 +54,47 @@ class KServeRequest(msgspec.Struct, kw_only=True):
     metadata: dict[str, Any] | None = None
 
 
+class TimeSeriesForecast(msgspec.Struct, kw_only=True):
+    type: str
+    name: str
+    mean_forecast: list[float | None]
+    frequency: str
+    start_timestamp: str
+    quantiles: dict[str, list[float | None]]
+
+
+class ForecastOutput(msgspec.Struct, kw_only=True):
+    type: Literal["forecast"]
+    id: str
+    status: Literal["completed"]
+    content: list[TimeSeriesForecast]
+
+
+class KServeResponse(msgspec.Struct, kw_only=True):
+    """KServe's ``ForecastResponse``."""
+
+    id: str
+    created_at: int
+    status: Literal["completed"]
+    model: str
+    outputs: list[ForecastOutput]
+
+
+class KServeErrorDetail(msgspec.Struct, kw_only=True):
+    code: str
+    """The HTTP status, as a string."""
+    message: str
+    param: str
+    type: str
+    """tollama's error code."""
+
+
+class KServeError(msgspec.Struct, kw_only=True):
+    """KServe's ``ErrorResponse``."""
+
+    error: KServeErrorDetail
+
+
 def to_request(body: KServeRequest) -> ForecastRequest:
     freqs = {FREQUENCY[i.frequency] for i in body.inputs}
     series: list[SeriesIn | list[Value]] = [SeriesIn(id=i.name, target=list(i.series), start=i.start_timestamp) for i in body.inputs]
@@ -60,21 +102,21 @@ def to_request(body: KServeRequest) -> ForecastRequest:
     return ForecastRequest(model=body.model, series=series, horizon=body.options.horizon, quantiles=body.options.quantiles, freq=freq)
 
 
-def to_response(resp: Any, body: KServeRequest) -> dict[str, Any]:
+def to_response(resp: Any, body: KServeRequest) -> KServeResponse:
     content = [
-        {"type": i.type, "name": i.name, "mean_forecast": f.mean, "frequency": i.frequency,
-         "start_timestamp": f.timestamps[0] if f.timestamps else "", "quantiles": f.quantiles}
+        TimeSeriesForecast(type=i.type, name=i.name, mean_forecast=f.mean, frequency=i.frequency,
+                           start_timestamp=f.timestamps[0] if f.timestamps else "", quantiles=f.quantiles)
         for i, f in zip(body.inputs, resp.forecasts, strict=True)
     ]
-    output = {"type": "forecast", "id": str(uuid.uuid4()), "status": "completed", "content": content}
-    return {"id": str(uuid.uuid4()), "created_at": int(time.time()), "status": "completed", "model": resp.model, "outputs": [output]}
+    output = ForecastOutput(type="forecast", id=str(uuid.uuid4()), status="completed", content=content)
+    return KServeResponse(id=str(uuid.uuid4()), created_at=int(time.time()), status="completed", model=resp.model, outputs=[output])
 
 
-def error_body(exc: TollamaError) -> dict[str, Any]:
-    return {"error": {"code": str(status_of(exc)), "message": exc.message, "param": str(exc.details.get("path", "")), "type": exc.code}}
+def error_body(exc: TollamaError) -> KServeError:
+    return KServeError(error=KServeErrorDetail(code=str(status_of(exc)), message=exc.message, param=str(exc.details.get("path", "")), type=exc.code))
 
 
-@post("/v1/timeseries/forecast", status_code=200)
+@post("/v1/timeseries/forecast", status_code=200, operation_class=documented(body=KServeRequest, ok=KServeResponse, errors=FORECAST, error_type=KServeError))
 async def forecast(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster]) -> Response[bytes]:
     try:
         body = decode(await read_body(request), KServeRequest)
@@ -84,7 +126,7 @@ async def forecast(request: Request[Any, Any, Any], forecaster: NamedDependency[
     return Response(_JSON.encode(to_response(resp, body)), status_code=200, media_type="application/json")
 
 
-@get("/v1/timeseries/models", sync_to_thread=False)
+@get("/v1/timeseries/models", sync_to_thread=False, operation_class=documented(ok_media={"application/json": {"type": "array", "items": {"type": "string"}}}))
 def models(models: NamedDependency[Models]) -> Response[bytes]:
     return Response(_JSON.encode(sorted(m.name for m in models.tags().models)), status_code=200, media_type="application/json")
 

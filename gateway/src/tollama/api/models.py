@@ -13,32 +13,51 @@ from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from tollama.api.errors import decode, error_line, read_body
+from tollama.api.openapi import BODY, MODEL, NDJSON, documented
 from tollama.creating import Creator
 from tollama.errors import InvalidRequest, LicenseNotAccepted, ModelNotFound, TollamaError
 from tollama.models import Models
 from tollama.names import parse_name
 from tollama.pull import Puller, PullEvent
 from tollama.scheduler import Scheduler
-from tollama.schema import CopyRequest, CreateRequest, NameRequest, PullRequest, ShowRequest
+from tollama.schema import CopyRequest, CreateRequest, NameRequest, PullRequest, ShowRequest, ShowResponse, Tags
 
 _JSON = msgspec.json.Encoder()
+
+
+class Deleted(msgspec.Struct, kw_only=True):
+    status: str
+    model: str
+
+
+class Copied(msgspec.Struct, kw_only=True):
+    status: str
+    source: str
+    destination: str
+
+
+class CreateEvent(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """One line of ``POST /api/create``'s progress (the last one, ``success``, carries the digest)."""
+
+    status: str
+    digest: str | None = None
 
 
 def _json(obj: Any, status: int = 200) -> Response[bytes]:
     return Response(_JSON.encode(obj), status_code=status, media_type="application/json")
 
 
-@get("/api/tags", sync_to_thread=False)
+@get("/api/tags", sync_to_thread=False, operation_class=documented(ok=Tags))
 def tags(models: NamedDependency[Models]) -> Response[bytes]:
     return _json(models.tags())
 
 
-@post("/api/show", status_code=200)
+@post("/api/show", status_code=200, operation_class=documented(body=ShowRequest, ok=ShowResponse, errors=(*BODY, *MODEL)))
 async def show(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes]:
     return _json(models.show(decode(await read_body(request), ShowRequest).ref()))
 
 
-@delete("/api/delete", status_code=200)
+@delete("/api/delete", status_code=200, operation_class=documented(body=NameRequest, ok=Deleted, errors=(*BODY, *MODEL, "conflict")))
 async def delete_model(request: Request[Any, Any, Any], models: NamedDependency[Models], scheduler: NamedDependency[Scheduler]) -> Response[bytes]:
     req = decode(await read_body(request), NameRequest)
     ref = parse_name(req.ref())
@@ -47,19 +66,22 @@ async def delete_model(request: Request[Any, Any, Any], models: NamedDependency[
     await scheduler.stop_model(models.store.digest(manifest))
     await asyncio.to_thread(models.store.delete, ref)
     models.changed()
-    return _json({"status": "success", "model": ref.full})
+    return _json(Deleted(status="success", model=ref.full))
 
 
-@post("/api/copy", status_code=200)
+@post("/api/copy", status_code=200, operation_class=documented(body=CopyRequest, ok=Copied, errors=(*BODY, *MODEL, "conflict")))
 async def copy_model(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes]:
     req = decode(await read_body(request), CopyRequest)
     src, dst = parse_name(req.source), parse_name(req.destination)
     await asyncio.to_thread(models.store.copy, src, dst)
     models.changed()
-    return _json({"status": "success", "source": src.full, "destination": dst.full})
+    return _json(Copied(status="success", source=src.full, destination=dst.full))
 
 
-@post("/api/pull", status_code=200)
+@post("/api/pull", status_code=200, operation_class=documented(
+    body=PullRequest, ok=PullEvent, ok_media={NDJSON: PullEvent},
+    errors=(*BODY, *MODEL, "license_not_accepted", "upstream_error", "integrity_error", "conflict"),
+))
 async def pull(request: Request[Any, Any, Any], models: NamedDependency[Models], puller: NamedDependency[Puller]) -> Response[bytes] | Stream:
     req = decode(await read_body(request), PullRequest)
     ref = parse_name(req.ref())
@@ -88,7 +110,7 @@ async def pull(request: Request[Any, Any, Any], models: NamedDependency[Models],
             last = event
         models.changed()
         return _json(last)
-    return Stream(_ndjson(first, events, models), media_type="application/x-ndjson")
+    return Stream(_ndjson(first, events, models), media_type=NDJSON)
 
 
 async def _single(event: PullEvent) -> AsyncIterator[PullEvent]:
@@ -106,7 +128,9 @@ async def _ndjson(first: PullEvent, rest: AsyncIterator[PullEvent], models: Name
         models.changed()
 
 
-@post("/api/create", status_code=200)
+@post("/api/create", status_code=200, operation_class=documented(
+    body=CreateRequest, ok=CreateEvent, ok_media={NDJSON: CreateEvent}, errors=(*BODY, *MODEL, "conflict", "unsupported"),
+))
 async def create(request: Request[Any, Any, Any], models: NamedDependency[Models], import_roots: NamedDependency[tuple[Path, ...]]) -> Response[bytes] | Stream:
     req = decode(await read_body(request), CreateRequest)
     text = req.modelfile if req.modelfile is not None else _modelfile_from_parts(req)
@@ -114,7 +138,7 @@ async def create(request: Request[Any, Any, Any], models: NamedDependency[Models
     events = await asyncio.to_thread(lambda: list(creator.create(req.ref(), text)))
     if not req.stream:
         return _json(events[-1])
-    return Stream(_lines(events), media_type="application/x-ndjson")
+    return Stream(_lines(events), media_type=NDJSON)
 
 
 def _modelfile_from_parts(req: CreateRequest) -> str:

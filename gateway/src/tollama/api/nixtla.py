@@ -21,6 +21,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
 from tollama.api.errors import decode, read_body
+from tollama.api.openapi import FORECAST, MODEL, documented, query_param
 from tollama.errors import InvalidValue, UnsupportedFeature
 from tollama.forecasting import Forecaster
 from tollama.models import Models
@@ -57,6 +58,62 @@ class NixtlaRequest(msgspec.Struct, kw_only=True):
     multivariate: bool = False
 
 
+Intervals = dict[str, list[float]]
+
+
+class NixtlaForecast(msgspec.Struct, kw_only=True):
+    """``/v2/forecast``: every series' mean, concatenated; ``lo-<level>``/``hi-<level>`` intervals."""
+
+    mean: list[float | None]
+    intervals: Intervals | None
+    weights_x: None
+    feature_contributions: None
+
+
+class NixtlaCrossValidation(msgspec.Struct, kw_only=True):
+    idxs: list[int]
+    sizes: list[int]
+    mean: list[float | None]
+    intervals: Intervals | None
+
+
+class NixtlaAnomalies(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """``/v2/anomaly_detection`` (no ``idxs``) and ``/v2/online_anomaly_detection``."""
+
+    sizes: list[int]
+    mean: list[float | None]
+    intervals: Intervals
+    anomaly: list[bool]
+    anomaly_score: list[float | None]
+    weights_x: None
+    idxs: list[int] | None = None
+
+
+class ModelSize(msgspec.Struct, kw_only=True):
+    input_size: int
+    horizon: int
+
+
+class ModelParams(msgspec.Struct, kw_only=True):
+    detail: ModelSize
+
+
+class ModelName(msgspec.Struct, kw_only=True):
+    name: str
+
+
+class ModelList(msgspec.Struct, kw_only=True):
+    models: list[ModelName]
+
+
+class Detail(msgspec.Struct, kw_only=True):
+    detail: str
+
+
+#: What a Nixtla call can answer besides its result.
+_ERRORS = FORECAST
+
+
 def _json(obj: Any, status: int = 200) -> Response[bytes]:
     return Response(_JSON.encode(obj), status_code=status, media_type="application/json")
 
@@ -87,6 +144,14 @@ def _levels(level: list[float] | float | None) -> tuple[list[float], list[tuple[
         quantiles |= {lo, hi}
         keys.append((_fmt(lv), _key(lo), lv))
     return sorted(quantiles), keys
+
+
+def _detection_levels(level: list[float] | float | None) -> tuple[list[float], list[tuple[str, str, float]]]:
+    """:func:`_levels` for anomaly detection (default 99), which needs an interval: a level above 0."""
+    quantiles, keys = _levels(level if level is not None else 99)
+    if not keys:
+        raise InvalidValue(f"$.level: anomaly detection needs a level in (0, 100); got {level}", path="$.level", value=level, limit="(0, 100)")
+    return quantiles, keys
 
 
 def _fmt(lv: float) -> str:
@@ -156,7 +221,7 @@ def _intervals(forecasts: list[Any], keys: list[tuple[str, str, float]], take: A
     return out
 
 
-@post("/v2/forecast", status_code=200)
+@post("/v2/forecast", status_code=200, operation_class=documented(body=NixtlaRequest, ok=NixtlaForecast, errors=_ERRORS))
 async def forecast(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster]) -> Response[bytes]:
     req = decode(await _body(request), NixtlaRequest)
     _refuse_finetuning(req)
@@ -164,7 +229,7 @@ async def forecast(request: Request[Any, Any, Any], forecaster: NamedDependency[
     quantiles, keys = _levels(req.level)
     resp = await forecaster.forecast(_request(req, [split.series(i) for i in range(len(req.series.sizes))], req.h, quantiles))
     mean = [v for f in resp.forecasts for v in f.mean]
-    return _json({"mean": mean, "intervals": _intervals(resp.forecasts, keys), "weights_x": None, "feature_contributions": None})
+    return _json(NixtlaForecast(mean=mean, intervals=_intervals(resp.forecasts, keys), weights_x=None, feature_contributions=None))
 
 
 def _windows(split: _Split, i: int, h: int, n_windows: int, step: int) -> list[int]:
@@ -188,7 +253,7 @@ async def _backtest(forecaster: Forecaster, req: NixtlaRequest, h: int, cuts: li
     return (resp.forecasts if resp else []), idxs, sizes
 
 
-@post("/v2/cross_validation", status_code=200)
+@post("/v2/cross_validation", status_code=200, operation_class=documented(body=NixtlaRequest, ok=NixtlaCrossValidation, errors=_ERRORS))
 async def cross_validation(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster]) -> Response[bytes]:
     req = decode(await _body(request), NixtlaRequest)
     _refuse_finetuning(req)
@@ -198,10 +263,11 @@ async def cross_validation(request: Request[Any, Any, Any], forecaster: NamedDep
     quantiles, keys = _levels(req.level)
     forecasts, idxs, sizes = await _backtest(forecaster, req, req.h, cuts, quantiles)
     mean = [v for f in forecasts for v in f.mean]
-    return _json({"idxs": idxs, "sizes": sizes, "mean": mean, "intervals": _intervals(forecasts, keys)})
+    return _json(NixtlaCrossValidation(idxs=idxs, sizes=sizes, mean=mean, intervals=_intervals(forecasts, keys)))
 
 
-def _anomalies(req: NixtlaRequest, forecasts: list[Any], idxs: list[int], keys: list[tuple[str, str, float]]) -> dict[str, Any]:
+def _anomalies(req: NixtlaRequest, forecasts: list[Any], idxs: list[int], keys: list[tuple[str, str, float]], sizes: list[int],
+               *, with_idxs: bool) -> NixtlaAnomalies:
     mean = [v for f in forecasts for v in f.mean]
     intervals = _intervals(forecasts, keys) or {}
     name, _, lv = keys[0]
@@ -210,10 +276,11 @@ def _anomalies(req: NixtlaRequest, forecasts: list[Any], idxs: list[int], keys: 
     actual = [req.series.y[i] for i in idxs]
     anomaly = [y is not None and not lo[k] <= y <= hi[k] for k, y in enumerate(actual)]
     score = [0.0 if y is None or hi[k] == lo[k] else (y - mean[k]) / ((hi[k] - lo[k]) / (2 * z)) for k, y in enumerate(actual)]
-    return {"mean": mean, "intervals": intervals, "anomaly": anomaly, "anomaly_score": score, "weights_x": None}
+    return NixtlaAnomalies(sizes=sizes, mean=mean, intervals=intervals, anomaly=anomaly, anomaly_score=list(score), weights_x=None,
+                           idxs=idxs if with_idxs else None)
 
 
-@post("/v2/anomaly_detection", status_code=200)
+@post("/v2/anomaly_detection", status_code=200, operation_class=documented(body=NixtlaRequest, ok=NixtlaAnomalies, errors=_ERRORS))
 async def anomaly_detection(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster], models: NamedDependency[Models]) -> Response[bytes]:
     """Historical anomalies: in-sample windows of ``w`` steps over the last quarter or so of each series."""
     req = decode(await _body(request), NixtlaRequest)
@@ -222,13 +289,13 @@ async def anomaly_detection(request: Request[Any, Any, Any], forecaster: NamedDe
     shortest = min(req.series.sizes) if req.series.sizes else 0
     w = max(1, min(caps.max_horizon, shortest // 5))
     cuts = [[n - w * (k + 1) for k in reversed(range(min(4, (n - caps.min_context) // w)))] for n in req.series.sizes]
-    quantiles, keys = _levels(req.level if req.level is not None else 99)
+    quantiles, keys = _detection_levels(req.level)
     forecasts, idxs, sizes = await _backtest(forecaster, req, w, cuts, quantiles)
     # The client takes each series' last `sizes[i]` rows: the windows end at the series' end.
-    return _json({"sizes": sizes, **_anomalies(req, forecasts, idxs, keys)})
+    return _json(_anomalies(req, forecasts, idxs, keys, sizes, with_idxs=False))
 
 
-@post("/v2/online_anomaly_detection", status_code=200)
+@post("/v2/online_anomaly_detection", status_code=200, operation_class=documented(body=NixtlaRequest, ok=NixtlaAnomalies, errors=_ERRORS))
 async def online_anomaly_detection(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster]) -> Response[bytes]:
     """The last ``detection_size`` points of each series, forecast in windows of ``h`` every ``step_size``."""
     req = decode(await _body(request), NixtlaRequest)
@@ -245,32 +312,32 @@ async def online_anomaly_detection(request: Request[Any, Any, Any], forecaster: 
     for i, row in enumerate(cuts):
         if row[0] < 1:
             raise InvalidValue(f"$.series.sizes[{i}]: {req.series.sizes[i]} values are too few for a detection size of {size}", path=f"$.series.sizes[{i}]", value=req.series.sizes[i], limit=size + 1)
-    quantiles, keys = _levels(req.level if req.level is not None else 99)
+    quantiles, keys = _detection_levels(req.level)
     forecasts, idxs, sizes = await _backtest(forecaster, req, req.h, cuts, quantiles)
-    return _json({"idxs": idxs, "sizes": sizes, **_anomalies(req, forecasts, idxs, keys)})
+    return _json(_anomalies(req, forecasts, idxs, keys, sizes, with_idxs=True))
 
 
-@get("/model_params", sync_to_thread=False)
+@get("/model_params", sync_to_thread=False, operation_class=documented(ok=ModelParams, errors=("invalid_value", *MODEL), query=[query_param("model", "the model", required=True)]))
 def model_params(request: Request[Any, Any, Any], models: NamedDependency[Models]) -> Response[bytes]:
     model = request.query_params.get("model")
     if not model:
         raise InvalidValue("$.query.model: the model is required (?model=NAME)", path="$.query.model", limit="a model name")
     caps = models.resolve(model).entry.capabilities
-    return _json({"detail": {"input_size": caps.max_context, "horizon": caps.max_horizon}})
+    return _json(ModelParams(detail=ModelSize(input_size=caps.max_context, horizon=caps.max_horizon)))
 
 
-@get("/v2/models", sync_to_thread=False)
+@get("/v2/models", sync_to_thread=False, operation_class=documented(ok=ModelList))
 def list_models(models: NamedDependency[Models]) -> Response[bytes]:
     names = sorted({name for m in models.tags().models for name in (m.name, m.name.removesuffix(":latest"))})
-    return _json({"models": [{"name": n} for n in names]})
+    return _json(ModelList(models=[ModelName(name=n) for n in names]))
 
 
-@get("/validate_api_key", sync_to_thread=False)
+@get("/validate_api_key", sync_to_thread=False, operation_class=documented(ok=Detail))
 def validate_api_key() -> Response[bytes]:
-    return _json({"detail": "tollama takes any API key"})
+    return _json(Detail(detail="tollama takes any API key"))
 
 
-@post("/v2/finetune", status_code=200)
+@post("/v2/finetune", status_code=200, operation_class=documented(errors=("unsupported",)))
 async def finetune(request: Request[Any, Any, Any]) -> Response[bytes]:
     raise UnsupportedFeature("tollama serves pretrained models and does not fine-tune (TimeGPT's finetune); forecast with `model=` naming an installed model", path="$")
 

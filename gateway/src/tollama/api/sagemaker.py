@@ -18,6 +18,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 
 from tollama.api.errors import decode, read_body
+from tollama.api.openapi import FORECAST, documented, query_param
 from tollama.forecasting import Forecaster
 from tollama.models import Models
 from tollama.schema import Finite, ForecastRequest, Level, SeriesIn, Value
@@ -47,6 +48,12 @@ class InvocationsRequest(msgspec.Struct, kw_only=True):
     parameters: Parameters = Parameters()
 
 
+class Predictions(msgspec.Struct, kw_only=True):
+    """Per input: ``mean``, one list per quantile level (``"0.1"``, …), ``item_id`` and ``start`` when known."""
+
+    predictions: list[dict[str, Any]]
+
+
 def default_model(models: Models) -> str:
     pulled = [m for m in models.tags().models if m.details.family != "baseline"]
     return max(pulled, key=lambda m: m.modified_at).name if pulled else "auto-ets"
@@ -62,7 +69,7 @@ def to_request(body: InvocationsRequest, model: str) -> ForecastRequest:
     return ForecastRequest(model=model, series=list(series), horizon=p.prediction_length, quantiles=p.quantile_levels, freq=p.freq)
 
 
-def to_predictions(resp: Any, body: InvocationsRequest) -> dict[str, Any]:
+def to_predictions(resp: Any, body: InvocationsRequest) -> Predictions:
     out = []
     for s, f in zip(body.inputs, resp.forecasts, strict=True):
         row: dict[str, Any] = {"mean": f.mean, **f.quantiles}
@@ -71,10 +78,12 @@ def to_predictions(resp: Any, body: InvocationsRequest) -> dict[str, Any]:
         if f.timestamps:
             row["start"] = f.timestamps[0]
         out.append(row)
-    return {"predictions": out}
+    return Predictions(predictions=out)
 
 
-@post("/invocations", status_code=200)
+@post("/invocations", status_code=200, operation_class=documented(
+    body=InvocationsRequest, ok=Predictions, errors=FORECAST, query=[query_param("model", "the model, unless `parameters.model` names one")],
+))
 async def invocations(request: Request[Any, Any, Any], forecaster: NamedDependency[Forecaster], models: NamedDependency[Models]) -> Response[bytes]:
     body = decode(await read_body(request), InvocationsRequest)
     model = body.parameters.model or request.query_params.get("model") or default_model(models)
@@ -82,7 +91,7 @@ async def invocations(request: Request[Any, Any, Any], forecaster: NamedDependen
     return Response(_JSON.encode(to_predictions(resp, body)), status_code=200, media_type="application/json")
 
 
-@get("/ping", sync_to_thread=False)
+@get("/ping", sync_to_thread=False, operation_class=documented(ok_media={"application/json": {"type": "object"}}))
 def ping() -> Response[bytes]:
     return Response(b"{}", status_code=200, media_type="application/json")
 
