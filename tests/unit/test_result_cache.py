@@ -135,6 +135,10 @@ def test_a_repeat_is_served_without_a_worker_call(client: TestClient[Any], runti
     assert again["inference_ms"] == first["inference_ms"] and again["load_ms"] == again["queue_ms"] == 0
     assert _hits(client) == 1 and _metric(client, "tollama_result_cache_lookups_total", '{result="miss"}') == 1
     assert _metric(client, "tollama_result_cache_entries") == 1 and _metric(client, "tollama_result_cache_bytes") > 0
+    labels = '{model="chronos-bolt-tiny:latest"}'  # a hit leased no worker: served batches count the miss only
+    assert _metric(client, "tollama_worker_batch_series_count", labels) == 1
+    assert _metric(client, "tollama_queue_wait_seconds_count", labels) == 1
+    assert _metric(client, "tollama_forecast_requests_total", '{model="chronos-bolt-tiny:latest",status="200"}') == 2
 
 
 @pytest.mark.parametrize("change", [

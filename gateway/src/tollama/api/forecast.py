@@ -60,7 +60,8 @@ class CountedForecaster:
             self.metrics.forecast_done(req.model, status_of(exc), time.perf_counter() - t0)
             raise
         self.metrics.forecast_done(resp.model, 200, time.perf_counter() - t0, installed=True)
-        self.metrics.served(resp.model, queue_ms=resp.queue_ms, load_ms=resp.load_ms, series=len(resp.forecasts))
+        if not resp.cached:  # a cache hit leased no worker: nothing to count as served
+            self.metrics.served(resp.model, queue_ms=resp.queue_ms, load_ms=resp.load_ms, series=len(resp.forecasts))
         return resp
 
 
