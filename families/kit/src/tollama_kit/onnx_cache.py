@@ -101,7 +101,7 @@ class OnnxSession:
     """One ONNX Runtime session on the CPU provider."""
 
     def __init__(self, path: Path, threads: int) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # type: ignore[import-not-found,unused-ignore]
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, threads)
@@ -132,7 +132,7 @@ class GraphCache:
         if target.is_file():
             try:
                 return OnnxSession(target, threads)
-            except Exception as exc:  # a truncated or foreign file: rebuild it
+            except Exception as exc:  # noqa: BLE001 -- ORT raises its own pybind types for a truncated or foreign file: rebuild it
                 log.warning("cached ONNX graph %s is unreadable (%s); rebuilding it", target, exc)
                 target.unlink(missing_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -151,9 +151,19 @@ def quantize_int8(source: Path) -> Callable[[Path], None]:
     """A ``build`` for :meth:`GraphCache.session`: ONNX Runtime's dynamic int8 quantisation of ``source``."""
 
     def build(out: Path) -> None:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        import onnx  # type: ignore[import-not-found,unused-ignore]
+        from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-not-found,unused-ignore]
 
-        quantize_dynamic(model_input=str(source), model_output=str(out), weight_type=QuantType.QInt8)
+        # The exporter's recorded intermediate shapes can disagree with the quantiser's own shape
+        # inference (seen with the dynamo exporter's output): quantise a copy without them.
+        model = onnx.load(str(source))
+        del model.graph.value_info[:]
+        stripped = out.with_name(out.name + ".fp32")
+        try:
+            onnx.save(model, str(stripped))
+            quantize_dynamic(model_input=str(stripped), model_output=str(out), weight_type=QuantType.QInt8)
+        finally:
+            stripped.unlink(missing_ok=True)
 
     return build
 
@@ -162,7 +172,12 @@ class ExportedNetwork:
     """See the module docstring; ``export(out)`` writes the float32 graph of the loaded network."""
 
     def __init__(
-        self, recipe: str, checkpoint: str | Path, export: Callable[[Path], None], *, threads: int,
+        self,
+        recipe: str,
+        checkpoint: str | Path,
+        export: Callable[[Path], None],
+        *,
+        threads: int,
         cache: GraphCache | None = None,
     ) -> None:
         self.key = {"recipe": recipe, "checkpoint": checkpoint_digest(checkpoint), **exporter_versions()}
