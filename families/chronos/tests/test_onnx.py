@@ -148,5 +148,4 @@ def test_int8_runs_and_stays_close(bolt: tuple[Any, Any], co2: np.ndarray) -> No
     # Tolerance (docs/families/chronos.md): the median moves by well under 1% of the series' level
     # on co2 with the tiny random checkpoint; the real-size MASE cost is in docs/benchmarks.md.
     rel = np.abs(int8 - fp32) / np.abs(fp32)
-    print("int8 max relative change of the median:", float(rel.max()))
     assert float(rel.max()) < 0.01, float(rel.max())
