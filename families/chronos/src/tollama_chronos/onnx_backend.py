@@ -6,9 +6,9 @@ is ONNX Runtime's dynamic quantisation of it). At load, on CPU, the graph is exp
 the cache) unless the load options say ``backend: torch``; a failed export is logged and leaves the
 model on torch, and then ``backend: onnx`` is an ``Unsupported`` error that gives the reason.
 
-``auto`` (the default) picks ONNX Runtime whenever it is available: measured with
-``bench/onnx.py`` (docs/benchmarks.md), ORT was faster than torch for Chronos-Bolt-small on 2 CPU
-cores both at batch 1 and at batch 64, so the rule has no batch threshold. ``auto`` never picks
+``auto`` (the default) picks ONNX Runtime whenever it is available. This is a provisional rule: the
+measurement meant to set it (``bench/onnx.py``, docs/benchmarks.md) did not finish on the shared
+machine in the session that wrote it, so no batch threshold is derived yet. ``auto`` never picks
 int8: that changes the numbers and is an explicit opt-in.
 """
 
@@ -56,7 +56,7 @@ def prepare(kind: str, pipeline: Any, path: str, device: str, dtype: Any, option
 
 
 def use_onnx(rows: int) -> bool:
-    """The ``auto`` rule (see the module docstring): ONNX Runtime at every measured batch size."""
+    """The ``auto`` rule (provisional, see the module docstring): ONNX Runtime at every batch size."""
     return rows >= 1
 
 

@@ -8,8 +8,9 @@ it are left-padded here with unobserved zeros, which is what the model's forward
 The graph is cached by :class:`tollama_kit.onnx_cache.GraphCache` under the checkpoint's digest and
 the exporter's versions.
 
-``auto`` picks ONNX Runtime on CPU (measured with ``bench/onnx.py``, docs/benchmarks.md); it never
-picks int8, which changes the numbers and is an explicit opt-in.
+``auto`` picks ONNX Runtime on CPU: a provisional rule, as for Chronos-Bolt (``bench/onnx.py`` did not
+finish in the session that wrote it); it never picks int8, which changes the numbers and is an
+explicit opt-in.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def prepare(model: Any, path: str, device: str, prefix_tuning: bool, options: An
 
 
 def use_onnx(windows: int) -> bool:
-    """The ``auto`` rule (module docstring): ONNX Runtime at every measured batch size on CPU."""
+    """The ``auto`` rule (provisional, module docstring): ONNX Runtime at every batch size on CPU."""
     return windows >= 1
 
 
