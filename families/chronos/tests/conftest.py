@@ -28,6 +28,12 @@ def _one_torch_thread() -> None:
     torch.set_num_threads(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Exported ONNX graphs go to a per-session directory, never the user's cache.
+    os.environ["TOLLAMA_ONNX_CACHE"] = str(tmp_path_factory.mktemp("onnx-cache"))
+
+
 @pytest.fixture(scope="session")
 def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """kind -> checkpoint directory (tiny random weights, hub file layout), built once per session."""

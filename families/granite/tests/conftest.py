@@ -17,6 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checkpoints import build
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Exported ONNX graphs go to a per-session directory, never the user's cache.
+    os.environ["TOLLAMA_ONNX_CACHE"] = str(tmp_path_factory.mktemp("onnx-cache"))
+
+
 @pytest.fixture(scope="session")
 def ckpt_512_96(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(build("granite-ttm-r2", tmp_path_factory.mktemp("granite-ttm-r2")))

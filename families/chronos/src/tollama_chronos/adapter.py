@@ -9,7 +9,7 @@ path serves it; the name is only used in messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,10 @@ from typing import Any
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed
+from tollama_kit.onnx_cache import parse_backend
 from tollama_kit.quantiles import interpolation_warning
 
+from tollama_chronos import onnx_backend
 from tollama_chronos.covariates import KIND_LABELS, prepare
 from tollama_chronos.options import ForecastOptions
 from tollama_chronos.runners import RUNNERS
@@ -36,6 +38,7 @@ class Handle:
     pipeline: Any
     context_length: int
     prediction_length: int
+    onnx: onnx_backend.OnnxState = field(default_factory=onnx_backend.OnnxState)
 
     @property
     def native_levels(self) -> list[float]:
@@ -92,6 +95,7 @@ class ChronosAdapter:
             pipeline=pipeline,
             context_length=int(pipeline.model_context_length),
             prediction_length=int(pipeline.model_prediction_length),
+            onnx=onnx_backend.prepare(kind, pipeline, path, device, dtype, options),
         )
         return Loaded(handle=handle, device=device, memory_bytes=module_bytes(pipeline.inner_model))
 
@@ -103,6 +107,7 @@ class ChronosAdapter:
         if handle.pipeline is None:
             raise BadInput(f"{handle.name} was unloaded")
         opts = ForecastOptions.parse(dict(batch.options))
+        backend = parse_backend(batch.options)
         wanted = [float(q) for q in batch.quantiles]
         if not wanted or any(not 0.0 < q < 1.0 for q in wanted):
             raise BadInput(f"quantile levels must lie strictly between 0 and 1, got {wanted}")
@@ -129,7 +134,15 @@ class ChronosAdapter:
                 f"length {handle.prediction_length}; the rest was generated autoregressively"
             )
         runner = RUNNERS[handle.kind]
-        extra = {"context_length": context_length} if handle.kind == "chronos2" else {}
+        extra: dict[str, Any] = {"context_length": context_length} if handle.kind == "chronos2" else {}
+        predict = onnx_backend.select(handle.onnx, backend, handle.name, rows=len(series))
+        if predict is not None:
+            extra["predict"] = predict
+            if batch.horizon > handle.prediction_length:
+                warnings.append(
+                    f"{handle.name} ({KIND_LABELS['bolt']}): horizon {batch.horizon} exceeds the trained prediction "
+                    f"length {handle.prediction_length}; the rest was rolled out autoregressively"
+                )
         results = runner(
             handle.pipeline, series, horizon=batch.horizon, wanted=wanted, opts=opts, sink=warnings, **extra
         )

@@ -75,8 +75,15 @@ def run_bolt(
     wanted: Sequence[float],
     opts: ForecastOptions,
     sink: list[str],
+    predict: Callable[[list[np.ndarray], int], np.ndarray] | None = None,
 ) -> list[Result]:
+    """``predict(rows, horizon) -> (n_rows, n_native, horizon)``: the ONNX path; default the pipeline's."""
     import torch
+
+    if predict is None:
+
+        def predict(chunk: list[np.ndarray], horizon: int) -> np.ndarray:
+            return np.asarray(pipeline.predict([torch.from_numpy(r) for r in chunk], prediction_length=horizon).numpy())
 
     rows, spans = _rows(series)
     per_call = opts.batch_size
@@ -86,9 +93,8 @@ def run_bolt(
         per_call = max(1, per_call // len(pipeline.quantiles))
     native = []
     for start in range(0, len(rows), per_call):
-        chunk = [torch.from_numpy(r) for r in rows[start : start + per_call]]
         with upstream_warnings(sink):
-            native.append(pipeline.predict(chunk, prediction_length=horizon).numpy())
+            native.append(predict(rows[start : start + per_call], horizon))
     mean, quantiles = _from_native(np.concatenate(native), pipeline.quantiles, wanted)
     return list(zip(_split(mean, spans, 0), _split(quantiles, spans, 1), strict=True))
 

@@ -28,8 +28,9 @@ import numpy as np
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesInput, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed, Unsupported
+from tollama_kit.onnx_cache import BackendChoice, parse_backend
 
-from tollama_granite import exogenous, flowstate, patchtst_fm
+from tollama_granite import exogenous, flowstate, onnx_ttm, patchtst_fm
 from tollama_granite.conformal import SCORES, conformal_quantiles, required_windows
 from tollama_granite.options import GraniteOptions, parse_options
 from tollama_granite.variants import expected_shape
@@ -48,6 +49,7 @@ class Handle:
     prediction_length: int
     prefix_tuning: bool
     exogenous_models: dict[exogenous.Layout, Any] = field(default_factory=dict)
+    onnx: onnx_ttm.OnnxState = field(default_factory=onnx_ttm.OnnxState)
 
 
 @dataclass
@@ -91,9 +93,9 @@ class GraniteAdapter:
         if kind in (flowstate.MODEL_TYPE, patchtst_fm.MODEL_TYPE):
             other = flowstate.load(name, path, device) if kind == flowstate.MODEL_TYPE else patchtst_fm.load(name, path, device)
             return Loaded(handle=other, device=device, memory_bytes=module_bytes(other.model))
-        return self._load_ttm(name, path, device)
+        return self._load_ttm(name, path, device, options)
 
-    def _load_ttm(self, name: str, path: str, device: str) -> Loaded:
+    def _load_ttm(self, name: str, path: str, device: str, options: Options) -> Loaded:
         from tsfm_public import TinyTimeMixerConfig, TinyTimeMixerForPrediction
 
         config = TinyTimeMixerConfig.from_pretrained(path)
@@ -116,6 +118,7 @@ class GraniteAdapter:
             prediction_length=actual[1],
             prefix_tuning=bool(getattr(config, "resolution_prefix_tuning", False)),
         )
+        handle.onnx = onnx_ttm.prepare(model, path, device, handle.prefix_tuning, options)
         return Loaded(handle=handle, device=device, memory_bytes=module_bytes(model))
 
     def unload(self, loaded: Loaded) -> None:
@@ -126,6 +129,9 @@ class GraniteAdapter:
 
     # -- forecast ---------------------------------------------------------------------------
     def forecast(self, loaded: Loaded, batch: ForecastInput) -> ForecastOutput:
+        backend = parse_backend(batch.options)
+        if not isinstance(loaded.handle, Handle) and (backend.backend == "onnx" or backend.precision == "int8"):
+            raise Unsupported("granite: the ONNX path (backend onnx, precision int8) serves TinyTimeMixer only")
         if isinstance(loaded.handle, flowstate.FlowStateHandle):
             return flowstate.forecast(loaded.handle, batch)
         if isinstance(loaded.handle, patchtst_fm.PatchTSTFMHandle):
@@ -143,7 +149,9 @@ class GraniteAdapter:
         plain = [i for i, p in enumerate(plans) if not p.control and not p.conditional]
         if plain:
             for i, out in zip(
-                plain, self._forecast_plain(handle, batch, [plans[i] for i in plain], opts, warnings), strict=True
+                plain,
+                self._forecast_plain(handle, batch, [plans[i] for i in plain], opts, warnings, backend),
+                strict=True,
             ):
                 outputs[i] = out
         mixed = [i for i in range(len(plans)) if i not in outputs]
@@ -177,7 +185,8 @@ class GraniteAdapter:
 
     # -- no covariates: one batched tensor pass -------------------------------------------
     def _forecast_plain(
-        self, handle: Handle, batch: ForecastInput, plans: list[_Plan], opts: GraniteOptions, warnings: list[str]
+        self, handle: Handle, batch: ForecastInput, plans: list[_Plan], opts: GraniteOptions, warnings: list[str],
+        backend: BackendChoice,
     ) -> list[SeriesOutput]:
         horizon, width = batch.horizon, opts.context_length
         need = required_windows(batch.quantiles, opts.conformal_score) if batch.quantiles else 0
@@ -200,7 +209,7 @@ class GraniteAdapter:
             spans.append((offset, n_cal, [f for f, _ in filled]))
             offset += s.n_targets * (1 + n_cal)
         preds = self._run_tensor(
-            handle, np.concatenate(blocks_v), np.concatenate(blocks_m), batch.freq, opts.batch_size
+            handle, np.concatenate(blocks_v), np.concatenate(blocks_m), batch.freq, opts.batch_size, backend
         )[:, :horizon]
         out = []
         short = []
@@ -233,21 +242,27 @@ class GraniteAdapter:
         )
 
     def _run_tensor(
-        self, handle: Handle, values: np.ndarray, mask: np.ndarray, freq: str | None, batch_size: int
+        self, handle: Handle, values: np.ndarray, mask: np.ndarray, freq: str | None, batch_size: int,
+        backend: BackendChoice,
     ) -> np.ndarray:
         """``values``/``mask`` ``(windows, width)`` → forecasts ``(windows, prediction_length)``."""
         import torch
 
         n = values.shape[0]
-        flat_v = torch.from_numpy(np.ascontiguousarray(values)[:, :, None])
-        flat_m = torch.from_numpy(np.ascontiguousarray(mask)[:, :, None])
-        extra = {}
+        token = None
         if handle.prefix_tuning:
             from tsfm_public import TimeSeriesPreprocessor
 
             token = int(TimeSeriesPreprocessor().get_frequency_token(freq or "oov"))
             if token >= int(getattr(handle.model.config, "frequency_token_vocab_size", 0)):
                 token = 0  # a resolution this checkpoint was not trained on: the out-of-vocabulary token
+        session = onnx_ttm.select(handle.onnx, backend, handle.name, windows=n)
+        if session is not None and handle.onnx.ttm is not None:
+            return handle.onnx.ttm.run(session, values, mask, token, batch_size)
+        flat_v = torch.from_numpy(np.ascontiguousarray(values)[:, :, None])
+        flat_m = torch.from_numpy(np.ascontiguousarray(mask)[:, :, None])
+        extra = {}
+        if token is not None:
             extra["freq_token"] = torch.full((n,), token, dtype=torch.long)
         outs = []
         with torch.inference_mode():
