@@ -54,11 +54,11 @@ def test_onnx_matches_torch_on_airline_short_history(adapter, loaded, airline) -
     )
 
 
-def test_auto_serves_cpu_ttm_with_onnx(adapter, loaded, co2) -> None:
+def test_auto_serves_cpu_ttm_with_torch_until_measured(adapter, loaded, co2) -> None:
     assert loaded.handle.onnx.ttm is not None
     series = _windows(co2, 3)
     np.testing.assert_array_equal(
-        _run(adapter, loaded, series, 12)[0], _run(adapter, loaded, series, 12, backend="onnx")[0]
+        _run(adapter, loaded, series, 12)[0], _run(adapter, loaded, series, 12, backend="torch")[0]
     )
 
 

@@ -2,14 +2,16 @@
 state of a loaded model.
 
 Only Chronos-Bolt has an ONNX path, and only on CPU in float32 (the exported graph is float32; int8
-is ONNX Runtime's dynamic quantisation of it). At load, on CPU, the graph is exported (or found in
-the cache) unless the load options say ``backend: torch``; a failed export is logged and leaves the
-model on torch, and then ``backend: onnx`` is an ``Unsupported`` error that gives the reason.
+is ONNX Runtime's dynamic quantisation of it). The graph is exported (or found in the cache) at load
+when the load options say ``backend: onnx``, else on the first forecast that asks for it; a failed
+export at load is logged and leaves the model on torch, and then ``backend: onnx`` is an
+``Unsupported`` error that gives the reason.
 
-``auto`` (the default) picks ONNX Runtime whenever it is available. This is a provisional rule: the
-measurement meant to set it (``bench/onnx.py``, docs/benchmarks.md) did not finish on the shared
-machine in the session that wrote it, so no batch threshold is derived yet. ``auto`` never picks
-int8: that changes the numbers and is an explicit opt-in.
+``auto`` (the default) serves with torch until ``bench/onnx.py`` has measured ONNX Runtime faster on
+this machine kind (docs/benchmarks.md): the run meant to set the rule did not finish on the shared
+machine in the session that wrote it, and a default path should not change on an unmeasured guess
+(nor pay an export at every load). ``auto`` never picks int8: that changes the numbers and is an
+explicit opt-in.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def prepare(kind: str, pipeline: Any, path: str, device: str, dtype: Any, option
     if dtype != torch.float32:
         return OnnxState(reason=f"the ONNX path is float32; this model is loaded as {dtype}")
     onnx = BoltOnnx(pipeline.model, path, threads=torch.get_num_threads())
-    if parse_backend(options).backend != "torch":
+    if parse_backend(options).backend == "onnx":
         try:
             onnx.session("float32")
         except Exception as exc:
@@ -56,8 +58,9 @@ def prepare(kind: str, pipeline: Any, path: str, device: str, dtype: Any, option
 
 
 def use_onnx(rows: int) -> bool:
-    """The ``auto`` rule (provisional, see the module docstring): ONNX Runtime at every batch size."""
-    return rows >= 1
+    """The ``auto`` rule: torch at every batch size until ONNX Runtime is measured faster (module docstring)."""
+    del rows
+    return False
 
 
 def select(state: OnnxState, choice: BackendChoice, name: str, *, rows: int) -> Predict | None:

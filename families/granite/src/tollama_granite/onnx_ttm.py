@@ -119,7 +119,7 @@ def prepare(model: Any, path: str, device: str, prefix_tuning: bool, options: An
     if device != "cpu":
         return OnnxState(reason=f"the ONNX path runs on CPU only; this model is loaded on {device}")
     ttm = TtmOnnx(model, path, threads=torch.get_num_threads(), prefix_tuning=prefix_tuning)
-    if parse_backend(options).backend != "torch":
+    if parse_backend(options).backend == "onnx":  # else exported on the first forecast that asks for it
         try:
             ttm.graphs.session("float32")
         except Exception as exc:
@@ -129,8 +129,9 @@ def prepare(model: Any, path: str, device: str, prefix_tuning: bool, options: An
 
 
 def use_onnx(windows: int) -> bool:
-    """The ``auto`` rule (provisional, module docstring): ONNX Runtime at every batch size on CPU."""
-    return windows >= 1
+    """The ``auto`` rule: torch until ONNX Runtime is measured faster (see tollama_chronos.onnx_backend)."""
+    del windows
+    return False
 
 
 def select(state: OnnxState, choice: BackendChoice, name: str, *, windows: int) -> OnnxSession | None:
