@@ -3,7 +3,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 set quiet
 
 export TOLLAMA_HOME := env("TOLLAMA_HOME", justfile_directory() / ".cache/tollama-home")
-families := "baseline chronos timesfm uni2ts granite sundial toto tirex"
+# every family folder whose manifest names a default model (scripts/families.py reads the manifests)
+families := `python scripts/families.py`
 
 [private]
 default:

@@ -38,21 +38,13 @@ from tollama.schema import ForecastRequest
 from tollama.settings import Settings
 from tollama.validation import validate
 from tollama_kit import protocol as wire
+from tollama_kit.manifest import discover, listed
 
-# row -> (family, registry model, checkpoint size, freq); every one at the hub's dimensions with random
-# weights. freq: sent with the request where a model reads it (FlowState's scale factor; "W" is co2's
-# frequency in the spelling both tollama and granite-tsfm's helper read); None: no freq.
+# row -> (family, registry model, checkpoint size, freq): every check a family manifest marks with a
+# bench row ([[tool.tollama.check]] bench = "..."), at the hub's dimensions with random weights. freq: sent
+# with the request where a model reads it (FlowState's scale factor); None: no freq.
 MODELS: dict[str, tuple[str, str, str, str | None]] = {
-    "baseline": ("baseline", "auto-ets", "real", None),
-    "chronos": ("chronos", "chronos-bolt-small", "real", None),
-    "timesfm": ("timesfm", "timesfm-2.5-200m", "real", None),
-    "uni2ts": ("uni2ts", "moirai-1.1-r-small", "real", None),
-    "granite": ("granite", "granite-ttm-r2", "real", None),
-    "flowstate": ("granite", "granite-flowstate-r1.1", "real", "W"),
-    "patchtst-fm": ("granite", "granite-patchtst-fm-r1", "real", None),
-    "sundial": ("sundial", "sundial-base-128m", "real", None),
-    "toto": ("toto", "toto-open-base-1.0", "real", None),
-    "tirex": ("tirex", "tirex-2", "real", None),
+    c.bench: (m.name, c.model, "real", c.freq) for m in listed(discover([ROOT / "families"])) for c in m.check if c.bench
 }
 HORIZON, LENGTH, QUANTILES = 24, 512, [0.1, 0.5, 0.9]
 

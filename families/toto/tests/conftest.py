@@ -1,4 +1,5 @@
-"""Session fixtures for the toto family tests: one tiny checkpoint, one worker app, real data sets."""
+"""Session fixtures for the toto family tests: one tiny checkpoint, one worker app, real data sets
+(the shared parts are the kit's, ``tollama_kit.testing``)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import toto_checkpoints
+from tollama_kit import testing
 
 MODEL = toto_checkpoints.MODEL
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread() -> None:
-    # The test machine's two cores are shared: two intra-op threads make every call several times slower.
-    import torch
-
-    torch.set_num_threads(1)
+    testing.one_torch_thread()
 
 
 @pytest.fixture(scope="session")
@@ -33,30 +32,17 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def worker(checkpoint: str) -> Iterator[Any]:
     """The real worker app (protocol v1, MessagePack) with the tiny checkpoint loaded as key ``toto``."""
-    from litestar.testing import TestClient
-    from tollama_kit import protocol as wire
-    from tollama_kit.server import create_worker_app
     from tollama_toto.adapter import create_adapter
 
-    with TestClient(create_worker_app(create_adapter())) as client:
-        req = wire.LoadRequest(key="toto", name=MODEL, path=checkpoint, device="cpu")
-        resp = client.post("/v1/load", content=wire.encode(req), headers={"content-type": wire.CONTENT_TYPE})
-        assert resp.status_code == 200, resp.content
+    with testing.loaded_worker(create_adapter(), "toto", MODEL, checkpoint) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def co2() -> np.ndarray:
-    """statsmodels' weekly co2 (Mauna Loa), NaNs interpolated, last 512 weeks."""
-    from statsmodels.datasets import co2 as dataset
-
-    return dataset.load_pandas().data["co2"].interpolate().to_numpy(np.float32)[-512:]
+    return testing.co2_weekly()
 
 
 @pytest.fixture(scope="session")
 def macro() -> dict[str, np.ndarray]:
-    """statsmodels' quarterly US macrodata (203 quarters), a few columns."""
-    from statsmodels.datasets import macrodata
-
-    data = macrodata.load_pandas().data
-    return {c: data[c].to_numpy(np.float32) for c in ("realgdp", "realcons", "realinv", "unemp", "realint", "cpi")}
+    return testing.us_macro()
