@@ -103,7 +103,7 @@ def assert_close(a: Any, b: Any, *, rtol: float = 1e-4, atol: float = 1e-4, what
     np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol, err_msg=what)
 
 
-def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
+def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 180.0) -> int:
     """The port in ``tollama serve``'s "listening on http://host:PORT" line (read by a thread, bounded)."""
     lines: queue.Queue[bytes] = queue.Queue()
     assert proc.stdout is not None
