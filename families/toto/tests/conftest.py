@@ -1,15 +1,11 @@
 """Session fixtures for the toto family tests: one tiny checkpoint, one worker app, real data sets
-(the shared parts are the kit's, ``tollama_kit.testing``)."""
+(built by the kit's ``tollama_kit.testing.session_fixtures``)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -19,30 +15,10 @@ from tollama_kit import testing
 MODEL = toto_checkpoints.MODEL
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread() -> None:
-    testing.one_torch_thread()
-
-
-@pytest.fixture(scope="session")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(toto_checkpoints.build(MODEL, tmp_path_factory.mktemp("toto-tiny")))
-
-
-@pytest.fixture(scope="session")
-def worker(checkpoint: str) -> Iterator[Any]:
-    """The real worker app (protocol v1, MessagePack) with the tiny checkpoint loaded as key ``toto``."""
+def _adapter() -> Any:
     from tollama_toto.adapter import create_adapter
 
-    with testing.loaded_worker(create_adapter(), "toto", MODEL, checkpoint) as client:
-        yield client
+    return create_adapter()
 
 
-@pytest.fixture(scope="session")
-def co2() -> np.ndarray:
-    return testing.co2_weekly()
-
-
-@pytest.fixture(scope="session")
-def macro() -> dict[str, np.ndarray]:
-    return testing.us_macro()
+_one_torch_thread, checkpoint, worker, co2, macro = testing.session_fixtures("toto", MODEL, toto_checkpoints.build, _adapter)

@@ -28,6 +28,39 @@ Forecast = dict[str, Any]
 """``{"id", "mean": (n_targets, H), "quantiles": (n_levels, n_targets, H)}``."""
 
 
+def session_fixtures(key: str, model: str, build: Callable[[str, Path], Any], adapter: Callable[[], Adapter]) -> tuple[Any, ...]:
+    """The session fixtures a family's ``tests/conftest.py`` binds to names (pytest finds them there)::
+
+        _one_torch_thread, checkpoint, worker, co2, macro = testing.session_fixtures("toto", MODEL, build, adapter)
+
+    ``checkpoint``: the tiny checkpoint ``build(model, out_dir)`` writes; ``worker``: the real worker app
+    with it loaded as ``key``; ``co2`` / ``macro``: the real data sets; and one torch thread for the session."""
+    import pytest
+
+    @pytest.fixture(scope="session", autouse=True)
+    def _one_torch_thread() -> None:
+        one_torch_thread()
+
+    @pytest.fixture(scope="session")
+    def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+        return str(build(model, tmp_path_factory.mktemp(f"{key}-tiny")))
+
+    @pytest.fixture(scope="session")
+    def worker(checkpoint: str) -> Iterator[Any]:
+        with loaded_worker(adapter(), key, model, checkpoint) as client:
+            yield client
+
+    @pytest.fixture(scope="session")
+    def co2() -> np.ndarray:
+        return co2_weekly()
+
+    @pytest.fixture(scope="session")
+    def macro() -> dict[str, np.ndarray]:
+        return us_macro()
+
+    return _one_torch_thread, checkpoint, worker, co2, macro
+
+
 def one_torch_thread() -> None:
     """The test machine's cores are shared: more than one intra-op thread makes every call slower."""
     import torch
