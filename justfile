@@ -3,7 +3,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 set quiet
 
 export TOLLAMA_HOME := env("TOLLAMA_HOME", justfile_directory() / ".cache/tollama-home")
-families := "baseline chronos timesfm uni2ts granite sundial toto tirex toto2"
+# every family folder whose manifest names a default model (scripts/families.py reads the manifests)
+families := `python scripts/families.py`
 
 [private]
 default:
@@ -23,7 +24,7 @@ runtime family:
 [group('setup')]
 interop-env:
     uv venv --quiet --allow-existing --python python3.11 .cache/interop-venv
-    uv pip install --quiet --compile-bytecode --python .cache/interop-venv/bin/python --require-hashes --no-deps -r tests/interop/requirements-nixtla.lock -r tests/interop/requirements-kserve.lock
+    uv pip install --quiet --python .cache/interop-venv/bin/python --require-hashes --no-deps -r tests/interop/requirements-nixtla.lock -r tests/interop/requirements-kserve.lock
 
 # build every family's environment, with its test extras
 [group('setup')]
@@ -34,11 +35,6 @@ runtimes-for-tests:
 [group('setup')]
 docker-engine:
     bash scripts/docker-engine.sh
-
-# the offline worker base for a family on another Python: tollama-base:py<version> (bookworm + the host's CPython)
-[group('setup')]
-python-base version="3.12":
-    bash scripts/python-base-image.sh {{version}}
 
 # build one image: tollama/<family>:<variant> (FAMILY=gateway: tollama/gateway)
 [group('setup')]
@@ -55,7 +51,7 @@ images variant="cpu":
 [group('setup')]
 fev-env:
     uv venv -q --allow-existing -p 3.11 .cache/fev-env
-    uv pip install -q --compile-bytecode --require-hashes --no-deps -r tests/evaluation/requirements-fev.lock -p .cache/fev-env/bin/python
+    uv pip install -q --require-hashes --no-deps -r tests/evaluation/requirements-fev.lock -p .cache/fev-env/bin/python
 
 # everything CI runs: lint, types, each family's own suite, then the gateway suite (last line: pytest's summary)
 [group('test')]

@@ -33,28 +33,18 @@ from _harness import ROOT, RUNTIMES, gateway, machine, p50_ms
 
 sys.path.insert(0, str(ROOT / "tests"))
 from hubserver import HubServer
-from tollama.registry import Registry, RegistryEntry
+from tollama.registry import Registry
 from tollama.schema import ForecastRequest
 from tollama.settings import Settings
 from tollama.validation import validate
 from tollama_kit import protocol as wire
+from tollama_kit.manifest import discover, listed
 
-# row -> (family, registry model, checkpoint size, freq); every one at the hub's dimensions with random
-# weights. freq: sent with the request where a model reads it (FlowState's scale factor; "W" is co2's
-# frequency in the spelling both tollama and granite-tsfm's helper read); None: no freq.
+# row -> (family, registry model, checkpoint size, freq): every check a family manifest marks with a
+# bench row ([[tool.tollama.check]] bench = "..."), at the hub's dimensions with random weights. freq: sent
+# with the request where a model reads it (FlowState's scale factor); None: no freq.
 MODELS: dict[str, tuple[str, str, str, str | None]] = {
-    "baseline": ("baseline", "auto-ets", "real", None),
-    "chronos": ("chronos", "chronos-bolt-small", "real", None),
-    "timesfm": ("timesfm", "timesfm-2.5-200m", "real", None),
-    "uni2ts": ("uni2ts", "moirai-1.1-r-small", "real", None),
-    "granite": ("granite", "granite-ttm-r2", "real", None),
-    "flowstate": ("granite", "granite-flowstate-r1.1", "real", "W"),
-    "patchtst-fm": ("granite", "granite-patchtst-fm-r1", "real", None),
-    "sundial": ("sundial", "sundial-base-128m", "real", None),
-    "toto": ("toto", "toto-open-base-1.0", "real", None),
-    "tirex": ("tirex", "tirex-2", "real", None),
-    # toto2 "real" is a 22M-parameter Toto 2.0 (the 22m card's count; dimensions chosen, see toto2_checkpoints.py)
-    "toto2": ("toto2", "toto-2.0-22m", "real", None),
+    c.bench: (m.name, c.model, "real", c.freq) for m in listed(discover([ROOT / "families"])) for c in m.check if c.bench
 }
 HORIZON, LENGTH, QUANTILES = 24, 512, [0.1, 0.5, 0.9]
 
@@ -75,21 +65,14 @@ def fixtures_cli(family: str, *args: str) -> str:
     return subprocess.run([str(python), str(cli), *args], capture_output=True, text=True, check=True, cwd=ROOT).stdout
 
 
-def publish(family: str, model: str, size: str, hub: HubServer, registry: Registry, tmp: Path) -> tuple[RegistryEntry, Path]:
-    """Build ``model``'s random checkpoint (``size``: tiny | real) with its family's library and serve it
-    from ``hub`` at the registry's repo and revision, ready for ``POST /api/pull``."""
+def measure(family: str, model: str, size: str, freq: str | None, series: list[list[float]], repeat: int,
+            url: str, home: Path, hub: HubServer, registry: Registry, tmp: Path) -> dict[str, Any]:
     entry = registry.get(model)
     assert entry is not None, model
     ckpt = tmp / model
     fixtures_cli(family, "build", model, str(ckpt), "--size", size)
     if entry.repo:
         hub.repos[entry.repo] = {entry.revision: {str(p.relative_to(ckpt)): p.read_bytes() for p in ckpt.rglob("*") if p.is_file()}}
-    return entry, ckpt
-
-
-def measure(family: str, model: str, size: str, freq: str | None, series: list[list[float]], repeat: int,
-            url: str, home: Path, hub: HubServer, registry: Registry, tmp: Path) -> dict[str, Any]:
-    entry, ckpt = publish(family, model, size, hub, registry, tmp)
     body = {"model": model, "horizon": HORIZON, "quantiles": QUANTILES, "options": {"seed": 0},
             "series": [{"id": str(i), "target": s} for i, s in enumerate(series)]}
     extra = {"freq": freq} if freq else {}

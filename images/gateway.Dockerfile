@@ -41,6 +41,8 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/tollama --crea
 COPY --from=build /opt/tollama /opt/tollama
 COPY --from=build /opt/tollama-src /opt/tollama-src
 COPY registry.yaml /opt/tollama/share/registry.yaml
+# The family manifests ([tool.tollama] + options.json), read as data: checkpoint detection, family options.
+COPY families/ /opt/tollama/share/families/
 ENV PATH=/opt/tollama/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     TOLLAMA_HOST=0.0.0.0 \

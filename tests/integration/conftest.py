@@ -24,9 +24,26 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from tollama_kit.manifest import Manifest, discover, listed
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIMES = Path(os.environ.get("TOLLAMA_HOME", ROOT / ".cache" / "tollama-home")) / "runtimes"
+
+
+def worker_test_env(manifest: Manifest) -> dict[str, str]:
+    """The extra worker environment a family's gateway-level tests need (its manifest's ``test_worker_path``)."""
+    return {"PYTHONPATH": str(Path(manifest.root) / manifest.test_worker_path)} if manifest.test_worker_path else {}
+
+
+def manifest_cases() -> list[tuple[str, str, float, dict[str, str]]]:
+    """``(family, model, tolerance, worker env)`` for every end-to-end check the family manifests declare."""
+    return [(m.name, c.model, c.tolerance, worker_test_env(m))
+            for m in listed(discover([ROOT / "families"])) for c in m.check if c.end_to_end]
+
+
+#: The worker environment that starts a timesfm worker with the tiny test architecture
+#: (families/timesfm/tests/tiny_architecture.py; the product has no such hook).
+TIMESFM_TINY = worker_test_env(discover([ROOT / "families"])["timesfm"])
 
 
 def family_python(family: str) -> Path:
@@ -86,7 +103,7 @@ def assert_close(a: Any, b: Any, *, rtol: float = 1e-4, atol: float = 1e-4, what
     np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol, err_msg=what)
 
 
-def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
+def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 180.0) -> int:
     """The port in ``tollama serve``'s "listening on http://host:PORT" line (read by a thread, bounded)."""
     lines: queue.Queue[bytes] = queue.Queue()
     assert proc.stdout is not None

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import build_checkpoint, co2, family_python, tollama_cli, tollama_server
+from conftest import TIMESFM_TINY, build_checkpoint, co2, family_python, tollama_cli, tollama_server
 from hubserver import HubServer
 from tollama.registry import Registry
 from tollama.settings import Settings
@@ -40,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
         entry = REGISTRY.get(model)
         assert entry is not None and entry.repo
         repos.setdefault(entry.repo, {})[entry.revision] = build_checkpoint(family, model, tmp_path_factory.mktemp(model))
-    with HubServer(repos=repos) as hub, tollama_server(tmp_path_factory.mktemp("home"), hub.endpoint, TOLLAMA_TIMESFM_TINY="1",
+    with HubServer(repos=repos) as hub, tollama_server(tmp_path_factory.mktemp("home"), hub.endpoint, **TIMESFM_TINY,
                                                          TOLLAMA_MAX_LOADED_MODELS="1") as env:
         yield env
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import RUNTIMES, assert_close, build_checkpoint, direct_forecast, family_python
+from conftest import RUNTIMES, assert_close, build_checkpoint, direct_forecast, family_python, manifest_cases
 from hubserver import HubServer
 from litestar.testing import TestClient
 from tollama.app import create_app
@@ -24,22 +24,8 @@ from tollama.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-# (family, model, tolerance, extra worker environment)
-CASES: list[tuple[str, str, float, dict[str, str]]] = [
-    ("baseline", "auto-ets", 1e-4, {}),
-    ("chronos", "chronos-bolt-tiny", 1e-4, {}),
-    ("chronos", "chronos-2", 1e-4, {}),
-    ("timesfm", "timesfm-2.5-200m", 1e-3, {"TOLLAMA_TIMESFM_TINY": "1"}),
-    ("uni2ts", "moirai-1.1-r-small", 1e-3, {}),
-    ("uni2ts", "moirai-2.0-r-small", 1e-3, {}),
-    ("granite", "granite-ttm-r2", 1e-4, {}),
-    ("granite", "granite-flowstate-r1.1", 1e-4, {}),
-    ("granite", "granite-patchtst-fm-r1", 1e-4, {}),
-    ("sundial", "sundial-base-128m", 1e-3, {}),
-    ("toto", "toto-open-base-1.0", 1e-3, {}),
-    ("tirex", "tirex-2", 1e-4, {}),
-    ("toto2", "toto-2.0-4m", 1e-4, {}),
-]
+# (family, model, tolerance, extra worker environment): every end-to-end check the family manifests declare.
+CASES: list[tuple[str, str, float, dict[str, str]]] = manifest_cases()
 REGISTRY = Registry.load(Settings().registry_file)
 
 

@@ -253,3 +253,15 @@ def test_frequency_prefix_checkpoints_get_a_frequency_token(adapter, tmp_path, c
     hourly = adapter.forecast(loaded, ForecastInput(12, LEVELS, [SeriesInput("a", co2[None])], freq="h", options=opts))
     weekly = adapter.forecast(loaded, ForecastInput(12, LEVELS, [SeriesInput("a", co2[None])], freq="W", options=opts))
     assert not np.allclose(hourly.series[0].mean, weekly.series[0].mean)
+
+
+def test_the_options_struct_names_every_impute_method_and_conformal_score() -> None:
+    """options.py spells the choices out (it imports only msgspec); they must stay the modules' own."""
+    import typing
+
+    from tollama_granite.conformal import SCORES
+    from tollama_granite.options import Impute, Score
+    from tollama_granite.windows import IMPUTE_METHODS
+
+    assert typing.get_args(Impute) == IMPUTE_METHODS
+    assert typing.get_args(Score) == SCORES

@@ -2,7 +2,7 @@
 
 ``google/timesfm-2.5-200m-pytorch`` holds ``model.safetensors``, ``config.json`` and
 ``README.md``; ``TimesFM_2p5_200M_torch.save_pretrained`` writes exactly those names.
-``size="tiny"`` shrinks the architecture with :mod:`tollama_timesfm.testing_patch` (it must
+``size="tiny"`` shrinks the architecture with :mod:`tests.tiny_architecture` (it must
 also be active when such a checkpoint is LOADED); ``size="real"`` is the upstream 231M
 layout (about 925 MB), loadable by the unpatched public loader.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from tollama_timesfm import testing_patch
+
+from . import tiny_architecture as testing_patch
 
 #: Registry model names this family serves.
 MODELS = ("timesfm-2.5-200m",)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tollama_timesfm import testing_patch
 
 from . import checkpoints
+from . import tiny_architecture as testing_patch
 
 MODEL = "timesfm-2.5-200m"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tollama_timesfm import testing_patch
 
+from . import tiny_architecture as testing_patch
 from .checkpoints import MODELS, is_tiny
 
 GRID = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]

@@ -5,8 +5,8 @@ seeded, randomly initialised checkpoint with the class's dimensions shrunk; ``--
 the 925 MB upstream layout at full size. ``direct`` and ``time`` call timesfm directly
 (see tests/direct.py).
 
-A worker that must LOAD a tiny checkpoint needs ``TOLLAMA_TIMESFM_TINY=1`` in its
-environment (see tollama_timesfm.testing_patch); ``direct`` detects tiny checkpoints itself.
+A worker that must LOAD a tiny checkpoint needs ``tests/tiny_worker`` on its ``PYTHONPATH``
+(see tests/tiny_architecture.py); ``direct`` detects tiny checkpoints itself.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     __package__ = "tests"
 
-from tests import checkpoints, direct
 from tollama_kit.fixtures import Fixtures, main
+
+from tests import checkpoints, direct
 
 FIXTURES = Fixtures(
     models=checkpoints.MODELS, sizes=("tiny", "real"),

@@ -28,10 +28,10 @@ from tollama_kit.arrays import pack
 from tollama_kit.contract import ContractCase, WorkerContract
 from tollama_kit.errors import BadInput
 from tollama_kit.server import create_worker_app
-from tollama_timesfm import testing_patch
-from tollama_timesfm.adapter import TINY_ENV_VAR, TimesFMAdapter, create_adapter
+from tollama_timesfm.adapter import TimesFMAdapter, create_adapter
 
 from . import checkpoints, direct, fixtures_cli
+from . import tiny_architecture as testing_patch
 from .conftest import MODEL
 
 pytestmark = pytest.mark.family("timesfm")
@@ -262,20 +262,21 @@ def test_unpatched_public_loader_refuses_the_tiny_checkpoint(tiny_ckpt: Path) ->
     assert err.code == "load_failed" and "size mismatch" in err.message
 
 
-def test_tiny_hook_only_with_its_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_product_holds_no_tiny_architecture_hook() -> None:
+    """The shrunk architecture is test code: only a worker started with tests/tiny_worker on its path has it."""
+    import importlib.util
+
+    assert importlib.util.find_spec("tollama_timesfm.testing_patch") is None
     with testing_patch.patched(tiny=False):
-        monkeypatch.delenv(TINY_ENV_VAR, raising=False)
         create_adapter()
         assert not testing_patch.is_applied()
-        monkeypatch.setenv(TINY_ENV_VAR, "1")
-        create_adapter()
-        assert testing_patch.is_applied()
 
 
 def test_worker_process_serves_the_tiny_checkpoint(tiny_ckpt: Path, tmp_path: Path, co2: np.ndarray) -> None:
-    """What gateway-level tests do: a real worker process, the hook switched on by env."""
+    """What gateway-level tests do: a real worker process with tests/tiny_worker on its PYTHONPATH."""
     sock = str(tmp_path / "w.sock")
-    env = {**os.environ, TINY_ENV_VAR: "1"}
+    path = os.pathsep.join(p for p in (testing_patch.WORKER_PATH, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tollama_kit", "--family", "timesfm", "--uds", sock],
         stdout=subprocess.PIPE,

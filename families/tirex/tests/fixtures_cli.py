@@ -17,11 +17,7 @@ import tirex_checkpoints
 import tirex_direct
 from tollama_kit.fixtures import Fixtures, main
 
-FIXTURES = Fixtures(
-    models=sorted(tirex_checkpoints.MODELS), sizes=tuple(tirex_checkpoints.SIZES),
-    build=lambda model, out, size, seed: tirex_checkpoints.build(model, out, seed=seed, size=size),
-    load=tirex_direct.load, run=tirex_direct.run,
-)
+FIXTURES = Fixtures.of(tirex_checkpoints, tirex_direct)
 
 if __name__ == "__main__":
     sys.exit(main(FIXTURES, description=__doc__))

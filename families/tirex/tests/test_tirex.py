@@ -5,19 +5,17 @@ Run: ``<tirex env>/bin/python -m pytest families/tirex/tests -q`` from the repos
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 import pytest
 import tirex_checkpoints
 import tirex_direct
 from tollama_kit import protocol as wire
+from tollama_kit import testing
 from tollama_kit.adapter import ForecastInput, SeriesInput
-from tollama_kit.arrays import pack
 from tollama_kit.contract import ContractCase, WorkerContract
 from tollama_kit.errors import BadInput, LoadFailed
 from tollama_tirex.adapter import create_adapter
@@ -27,58 +25,14 @@ QUANTILES = [0.1, 0.5, 0.9]
 FUTURE_LEN = tirex_checkpoints.TINY_CONFIG["future_len"]
 
 
-# -- helpers --------------------------------------------------------------------------------
+# -- helpers (the kit's: tollama_kit.testing) ----------------------------------------------------
+CALLS = testing.WorkerCalls("tirex", QUANTILES)
+_post, _forecast, _error, _assert_same = CALLS.post, CALLS.forecast, testing.worker_error, testing.assert_same
+_direct = testing.DirectCalls(MODEL, tirex_direct.load, tirex_direct.run, QUANTILES)
+
+
 def _wire_series(sid: str, target: np.ndarray, **covariates: Any) -> wire.Series:
-    target = np.atleast_2d(target)
-    pack_all = lambda d: {k: (v if isinstance(v, list) else pack(v)) for k, v in d.items()}  # noqa: E731
-    return wire.Series(
-        id=sid,
-        target=pack(target),
-        length=target.shape[1],
-        n_targets=target.shape[0],
-        past_covariates=pack_all(covariates.get("past", {})),
-        future_covariates=pack_all(covariates.get("future", {})),
-        static_covariates=covariates.get("static", {}),
-    )
-
-
-def _post(client: Any, series: list[wire.Series], horizon: int, options: dict[str, Any], quantiles: list[float] = QUANTILES) -> Any:
-    batch = wire.ForecastBatch(key="tirex", horizon=horizon, quantiles=quantiles, series=series, options=options)
-    return client.post("/v1/forecast", content=wire.encode(batch), headers={"content-type": wire.CONTENT_TYPE})
-
-
-def _forecast(
-    client: Any, series: list[wire.Series], horizon: int, options: dict[str, Any] | None = None,
-    quantiles: list[float] = QUANTILES,
-) -> tuple[list[dict], list[str]]:
-    resp = _post(client, series, horizon, options or {}, quantiles)
-    assert resp.status_code == 200, resp.content
-    result = wire.decoder(wire.ForecastResult).decode(resp.content)
-    out = []
-    for s in result.series:
-        mean = np.frombuffer(s.mean, "<f4").reshape(s.n_targets, horizon)
-        q = np.frombuffer(s.quantiles, "<f4").reshape(len(quantiles), s.n_targets, horizon)
-        out.append({"id": s.id, "mean": mean, "quantiles": q})
-    return out, result.warnings
-
-
-def _error(resp: Any) -> wire.WorkerError:
-    return msgspec.msgpack.decode(resp.content, type=wire.WorkerError)
-
-
-def _direct(checkpoint: str, series: list[dict], horizon: int, options: dict[str, Any] | None = None,
-            quantiles: list[float] = QUANTILES) -> list[dict]:
-    request = {"horizon": horizon, "quantiles": quantiles, "series": series, "options": options or {}}
-    request = json.loads(json.dumps(request))  # exactly what fixtures_cli would read
-    return [
-        {"mean": np.asarray(s["mean"]), "quantiles": np.asarray(s["quantiles"])}
-        for s in tirex_direct.run(MODEL, tirex_direct.load(MODEL, checkpoint), request)["series"]
-    ]
-
-
-def _assert_same(ours: dict, theirs: dict) -> None:
-    np.testing.assert_allclose(ours["mean"], theirs["mean"], rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(ours["quantiles"], theirs["quantiles"], rtol=1e-4, atol=1e-4)
+    return testing.wire_series(sid, target, **covariates)
 
 
 def _lists(d: dict[str, np.ndarray]) -> dict[str, list[float]]:
@@ -193,14 +147,7 @@ def test_every_tensor_of_the_file_is_loaded(checkpoint: str) -> None:
 
 
 def _altered(checkpoint: str, tmp_path: Path, edit: Any) -> str:
-    from safetensors.torch import load_file, save_file
-
-    out = tmp_path / "altered"
-    shutil.copytree(checkpoint, out)
-    state = load_file(str(out / "model.safetensors"))
-    edit(state)
-    save_file(state, str(out / "model.safetensors"))
-    return str(out)
+    return testing.altered_checkpoint(checkpoint, tmp_path / "altered", edit)
 
 
 def test_a_renamed_tensor_is_refused(worker: Any, checkpoint: str, tmp_path: Path) -> None:
@@ -268,7 +215,7 @@ def test_missing_values_are_passed_as_nan_and_forecast(worker: Any, checkpoint: 
     [
         ({"tta_sign_flip": "yes"}, "tta_sign_flip"),
         ({"context_length": 0}, "context_length"),
-        ({"batch_size": 1.5}, "integer"),
+        ({"batch_size": 1.5}, "'batch_size'"),
         ({"covariates_mode": "loose"}, "covariates_mode"),
     ],
 )

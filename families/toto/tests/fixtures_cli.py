@@ -17,11 +17,7 @@ import toto_checkpoints
 import toto_direct
 from tollama_kit.fixtures import Fixtures, main
 
-FIXTURES = Fixtures(
-    models=sorted(toto_checkpoints.MODELS), sizes=tuple(toto_checkpoints.SIZES),
-    build=lambda model, out, size, seed: toto_checkpoints.build(model, out, seed=seed, size=size),
-    load=toto_direct.load, run=toto_direct.run,
-)
+FIXTURES = Fixtures.of(toto_checkpoints, toto_direct)
 
 if __name__ == "__main__":
     sys.exit(main(FIXTURES, description=__doc__))

@@ -5,79 +5,37 @@ Run: ``<toto env>/bin/python -m pytest families/toto/tests -q`` from the reposit
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 import pytest
 import toto_checkpoints
 import toto_direct
 from tollama_kit import protocol as wire
+from tollama_kit import testing
 from tollama_kit.adapter import ForecastInput, SeriesInput
-from tollama_kit.arrays import pack
 from tollama_kit.contract import ContractCase, WorkerContract
 from tollama_kit.errors import BadInput, LoadFailed
+from tollama_kit.options import parse_options
 from tollama_toto.adapter import KV_BUDGET_BYTES, TotoAdapter, canonical_key, create_adapter
-from tollama_toto.inputs import MAX_CONTEXT, Prepared, TotoOptions
+from tollama_toto.inputs import Prepared
+from tollama_toto.options import MAX_CONTEXT, TotoOptions
 
 MODEL = toto_checkpoints.MODEL
 
 QUANTILES = [0.1, 0.5, 0.9]
 
 
-# -- helpers --------------------------------------------------------------------------------
+# -- helpers (the kit's: tollama_kit.testing) ----------------------------------------------------
+CALLS = testing.WorkerCalls("toto", QUANTILES)
+_post, _forecast, _error, _assert_same = CALLS.post, CALLS.forecast, testing.worker_error, testing.assert_same
+_direct = testing.DirectCalls(MODEL, toto_direct.load, toto_direct.run, QUANTILES)
+
+
 def _wire_series(sid: str, target: np.ndarray, **covariates: Any) -> wire.Series:
-    target = np.atleast_2d(target)
-    pack_all = lambda d: {k: (v if isinstance(v, list) else pack(v)) for k, v in d.items()}  # noqa: E731
-    return wire.Series(
-        id=sid,
-        target=pack(target),
-        length=target.shape[1],
-        n_targets=target.shape[0],
-        past_covariates=pack_all(covariates.get("past", {})),
-        future_covariates=pack_all(covariates.get("future", {})),
-        static_covariates=covariates.get("static", {}),
-    )
-
-
-def _post(client: Any, series: list[wire.Series], horizon: int, options: dict[str, Any]) -> Any:
-    batch = wire.ForecastBatch(key="toto", horizon=horizon, quantiles=QUANTILES, series=series, options=options)
-    return client.post("/v1/forecast", content=wire.encode(batch), headers={"content-type": wire.CONTENT_TYPE})
-
-
-def _forecast(
-    client: Any, series: list[wire.Series], horizon: int, options: dict[str, Any]
-) -> tuple[list[dict], list[str]]:
-    resp = _post(client, series, horizon, options)
-    assert resp.status_code == 200, resp.content
-    result = wire.decoder(wire.ForecastResult).decode(resp.content)
-    out = []
-    for s in result.series:
-        mean = np.frombuffer(s.mean, "<f4").reshape(s.n_targets, horizon)
-        q = np.frombuffer(s.quantiles, "<f4").reshape(len(QUANTILES), s.n_targets, horizon)
-        out.append({"id": s.id, "mean": mean, "quantiles": q})
-    return out, result.warnings
-
-
-def _error(resp: Any) -> wire.WorkerError:
-    return msgspec.msgpack.decode(resp.content, type=wire.WorkerError)
-
-
-def _direct(checkpoint: str, series: list[dict], horizon: int, options: dict[str, Any]) -> list[dict]:
-    request = {"horizon": horizon, "quantiles": QUANTILES, "series": series, "options": options}
-    request = json.loads(json.dumps(request))  # exactly what fixtures_cli would read
-    return [
-        {"mean": np.asarray(s["mean"]), "quantiles": np.asarray(s["quantiles"])}
-        for s in toto_direct.run(MODEL, toto_direct.load(MODEL, checkpoint), request)["series"]
-    ]
-
-
-def _assert_same(ours: dict, theirs: dict) -> None:
-    np.testing.assert_allclose(ours["mean"], theirs["mean"], rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(ours["quantiles"], theirs["quantiles"], rtol=1e-4, atol=1e-4)
+    return testing.wire_series(sid, target, **covariates)
 
 
 # -- the kit's contract -----------------------------------------------------------------------
@@ -188,17 +146,11 @@ def test_strict_mode_refuses_unusable_covariates(worker: Any, co2: np.ndarray, k
 
 
 # -- family traps ---------------------------------------------------------------------------------
-def _state_of_file(path: Path) -> dict[str, Any]:
-    from safetensors.torch import load_file
-
-    return load_file(str(path))
-
-
 def test_every_tensor_of_the_file_is_loaded(checkpoint: str) -> None:
     loaded = create_adapter().load(MODEL, checkpoint, "cpu", {})
     model_state = {canonical_key(k): v for k, v in loaded.handle.model.state_dict().items()}
-    file_state = {canonical_key(k): v for k, v in _state_of_file(Path(checkpoint) / "model.safetensors").items()}
-    assert any(".mlp.0.w12." in k for k in _state_of_file(Path(checkpoint) / "model.safetensors")), "hub naming"
+    file_state = {canonical_key(k): v for k, v in testing.tensors_of(Path(checkpoint) / "model.safetensors").items()}
+    assert any(".mlp.0.w12." in k for k in testing.tensors_of(Path(checkpoint) / "model.safetensors")), "hub naming"
     assert set(model_state) == set(file_state)
     for key, tensor in file_state.items():
         assert model_state[key].equal(tensor), key
@@ -206,14 +158,7 @@ def test_every_tensor_of_the_file_is_loaded(checkpoint: str) -> None:
 
 
 def _altered(checkpoint: str, tmp_path: Path, edit: Any) -> str:
-    from safetensors.torch import save_file
-
-    out = tmp_path / "altered"
-    shutil.copytree(checkpoint, out)
-    state = _state_of_file(out / "model.safetensors")
-    edit(state)
-    save_file(state, str(out / "model.safetensors"))
-    return str(out)
+    return testing.altered_checkpoint(checkpoint, tmp_path / "altered", edit)
 
 
 def test_a_renamed_tensor_is_refused(worker: Any, checkpoint: str, tmp_path: Path) -> None:
@@ -299,7 +244,7 @@ def test_missing_values_are_masked_not_zeros(worker: Any, co2: np.ndarray) -> No
     ("options", "horizon", "message"),
     [
         ({"num_samples": 64, "samples_per_batch": 10}, 12, "must divide"),
-        ({"num_samples": "many"}, 12, "integer"),
+        ({"num_samples": "many"}, 12, "'num_samples'"),
         ({"covariates_mode": "loose"}, 12, "covariates_mode"),
         ({}, 1025, "horizon"),
     ],
@@ -318,7 +263,7 @@ def test_sample_batches_shrink_to_fit_the_memory_budget() -> None:
     def pick(variates: int, length: int = MAX_CONTEXT, horizon: int = 64) -> int:
         values = np.zeros((variates, length), np.float32)
         p = Prepared(values=values, observed=values == 0, future=None, n_targets=variates, n_exogenous=0)
-        return adapter._samples_per_batch(handle, p, horizon, TotoOptions.parse({}))
+        return adapter._samples_per_batch(handle, p, horizon, parse_options({}, TotoOptions))
 
     assert pick(1) == 256  # 256 paths x 65 patches x 72 KiB = 1.2 GB
     assert pick(8) == 32  # 2 GiB / (8 x 65 x 72 KiB) = 56 -> the largest divisor of 256 below

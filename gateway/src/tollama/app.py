@@ -38,6 +38,7 @@ from tollama.api.request_id import RequestIdMiddleware, before_send
 from tollama.errors import TollamaError
 from tollama.evaluation.auto import AutoForecaster
 from tollama.evaluation.evaluator import Evaluator
+from tollama.families import Families
 from tollama.forecasting import Forecaster
 from tollama.hub import HubClient
 from tollama.keepalive import parse_keep_alive
@@ -61,7 +62,7 @@ class Services:
 
     def __init__(self, settings: Settings, runtime: Runtime, hub_transport: httpx.AsyncBaseTransport | None) -> None:
         self.settings = settings
-        self.registry = Registry.load(settings.registry_file)
+        self.registry = Registry.load(settings.registry_file, Families.load(settings.family_roots))
         self.store = ModelStore(settings.store_dir)
         self.models = Models(self.store, self.registry)
         self.models.ensure_builtins()

@@ -9,7 +9,6 @@ a checkpoint the user already has (family detected from its config, or ``PARAM f
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,34 +16,28 @@ from typing import Any
 
 from tollama import ensembles
 from tollama.errors import Forbidden, InvalidValue, ModelNotFound
+from tollama.families import Families
 from tollama.models import Models
 from tollama.names import ModelRef, parse_name
 from tollama.registry import RegistryEntry
 from tollama.store import FileEntry, Manifest, hash_file, utc_now
-from tollama.tsmodelfile import IDENTITY, TSModelfile, TSModelfileError, parse, render
-
-#: The catalogue model whose capabilities an imported checkpoint gets, by what its config says.
-_CHRONOS_CLASSES = {"ChronosBoltPipeline": "chronos-bolt-base", "Chronos2Pipeline": "chronos-2", "ChronosPipeline": "chronos-t5-base"}
-_FAMILY_DEFAULT = {"chronos": "chronos-bolt-base", "timesfm": "timesfm-2.5-200m", "uni2ts": "moirai-1.1-r-small",
-                   "granite": "granite-ttm-r2", "sundial": "sundial-base-128m", "toto": "toto-open-base-1.0", "tirex": "tirex-2",
-                   "baseline": "auto-ets"}
-#: config.json model_type values that name one catalogue model exactly.
-_MODEL_TYPES = {"flowstate": ("granite", "granite-flowstate-r1.1"), "patchtst_fm": ("granite", "granite-patchtst-fm-r1")}
+from tollama.tsmodelfile import FAMILY_PARAMS, IDENTITY, SAMPLING_PARAMS, TSModelfile, TSModelfileError, parse, render
 
 
 def _line(mf: TSModelfile, name: str) -> int:
     return mf.lines.get(name, 1)
 
 
-def check_against(mf: TSModelfile, entry: RegistryEntry) -> None:
-    """Refuse, at create time, parameter values the model cannot honour (errors name the line)."""
+def check_against(mf: TSModelfile, entry: RegistryEntry, families: Families) -> None:
+    """Refuse, at create time, parameter values the model cannot honour (errors name the line): limits
+    from the entry's capabilities, family options from what the family's manifest declares."""
     caps, p = entry.capabilities, mf.params
     limits = [("horizon", caps.max_horizon), ("context_length", caps.max_context)]
     for name, limit in limits:
         if name in p and p[name] > limit:
             raise TSModelfileError(_line(mf, name), 1, f"PARAM {name} {p[name]} exceeds the maximum of {limit} for {entry.name!r}", p[name], limit)
-    only = {"num_samples": caps.sampling, "seed": caps.sampling, "patch_size": entry.family == "uni2ts",
-            "season_length": entry.family == "baseline", "dtype": entry.family == "chronos"}
+    only = {name: caps.sampling for name in SAMPLING_PARAMS}
+    only.update({name: families.honours(entry.family, name) for name in FAMILY_PARAMS})
     for name, allowed in only.items():
         if name in p and not allowed:
             raise TSModelfileError(_line(mf, name), 1, f"PARAM {name} does not apply to {entry.name!r} ({entry.family} family)", p[name])
@@ -73,7 +66,7 @@ class Creator:
         base = self.models.resolve(mf.from_)
         if not ensembles.is_ensemble(base.manifest):
             _no_combine(mf)
-        check_against(mf, base.entry)
+        check_against(mf, base.entry, self.models.registry.manifests)
         for f in base.manifest.files:
             yield {"status": f"using existing layer {f.digest}"}
         yield {"status": "creating parameter layer"}
@@ -105,7 +98,7 @@ class Creator:
                 raise TSModelfileError(line, 10, f"ENSEMBLE member {name!r} is itself an ensemble; name its members instead", name)
             if member.ref.full in names:
                 raise TSModelfileError(line, 10, f"ENSEMBLE names member {member.ref.full!r} twice; each member once", name)
-            check_against(mf, member.entry)
+            check_against(mf, member.entry, self.models.registry.manifests)
             names.append(member.ref.full)
             yield {"status": f"using member {member.ref.full} ({member.digest})"}
         params = {"combine": "median", **mf.params}  # the default spelled out: with or without the line, one digest
@@ -128,7 +121,7 @@ class Creator:
         if not root.is_dir():
             raise TSModelfileError(1, 6, f"FROM {mf.from_!r}: no such checkpoint directory on the server", mf.from_)
         entry = self._entry_for(root, mf)
-        check_against(mf, entry)
+        check_against(mf, entry, self.models.registry.manifests)
         files: list[FileEntry] = []
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             if not path.resolve().is_relative_to(root):
@@ -158,14 +151,17 @@ class Creator:
             if entry is None:
                 raise TSModelfileError(_line(mf, "model"), 1, f"PARAM model {mf.params['model']!r} is not in the catalogue", mf.params["model"])
             return entry
-        guess = _detect(root)
+        families = reg.manifests
+        guess = families.detect(root)
         family = mf.params.get("family") or (guess[0] if guess else None)
         if family is None:
             raise TSModelfileError(1, 6, f"FROM {mf.from_!r}: cannot tell the family from its config.json; add `PARAM family <name>`", mf.from_)
-        name = guess[1] if guess and guess[0] == family else _FAMILY_DEFAULT[str(family)]
-        entry = reg.get(name)
+        if family not in families:
+            raise TSModelfileError(_line(mf, "family"), 1, f"PARAM family {family!r} is not a known family; expected one of {', '.join(families.names())}", family)
+        name = guess[1] if guess and guess[0] == family else families.default_model(str(family))
+        entry = reg.get(name) if name else None
         if entry is None:
-            raise InvalidValue(f"no catalogue model for family {family!r}", path="modelfile", value=family)
+            raise InvalidValue(f"no catalogue model for family {family!r}; add `PARAM model <name>`", path="modelfile", value=family)
         return entry
 
 
@@ -180,24 +176,3 @@ def _ensemble_line(mf: TSModelfile) -> int:
 
 def _is_path(text: str) -> bool:
     return text.startswith(("/", "./", "../", "~"))
-
-
-def _detect(root: Path) -> tuple[str, str] | None:
-    try:
-        config = json.loads((root / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(config, dict):
-        return None
-    pipeline = config.get("chronos_pipeline_class")
-    if pipeline in _CHRONOS_CLASSES:
-        return "chronos", _CHRONOS_CLASSES[pipeline]
-    if {"stack_config", "tokenizer_cfg", "future_len"} <= set(config):  # TiRex2(**config) keywords
-        return "tirex", _FAMILY_DEFAULT["tirex"]
-    kind = str(config.get("model_type", "")).lower()
-    if kind in _MODEL_TYPES:
-        return _MODEL_TYPES[kind]
-    for needle, family in (("tinytimemixer", "granite"), ("sundial", "sundial"), ("timesfm", "timesfm"), ("moirai", "uni2ts"), ("toto", "toto")):
-        if needle in kind:
-            return family, _FAMILY_DEFAULT[family]
-    return None

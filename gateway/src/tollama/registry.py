@@ -1,7 +1,9 @@
 """The catalogue of pullable models (``registry.yaml``), validated strictly at startup.
 
 Each entry names its family, hub repository and revision, licence, size and the
-capabilities the gateway validates requests against *before* any worker starts.
+capabilities the gateway validates requests against *before* any worker starts. A capability an
+entry leaves out comes from its family's manifest (``[tool.tollama.capabilities]``), then from
+:class:`Capabilities`' own default.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Annotated, Any
 
 import msgspec
 import yaml
+
+from tollama.families import Families
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 20x faster
 
@@ -75,15 +79,19 @@ class RegistryError(Exception):
 
 
 class Registry:
-    def __init__(self, entries: dict[str, RegistryEntry]) -> None:
+    def __init__(self, entries: dict[str, RegistryEntry], manifests: Families | None = None) -> None:
         self._entries = entries
+        self.manifests = manifests if manifests is not None else Families({})
+        """The family manifests this catalogue was read with (what each family declares of itself)."""
 
     @classmethod
-    def load(cls, path: Path) -> Registry:
+    def load(cls, path: Path, manifests: Families | None = None) -> Registry:
         try:
             raw = yaml.load(path.read_text(), Loader=_LOADER)
         except (OSError, yaml.YAMLError) as exc:
             raise RegistryError(f"cannot read registry {path}: {exc}") from exc
+        if manifests is not None:
+            _apply_capability_defaults(raw, manifests)
         try:
             parsed = msgspec.convert(raw, RegistryFile)
         except msgspec.ValidationError as exc:
@@ -99,7 +107,7 @@ class Registry:
                 raise RegistryError(f"{path}: model {name!r}: capabilities.quantiles must be sorted and unique")
             entries[name] = msgspec.structs.replace(entry, name=name)
         _check_variants(path, entries)
-        return cls(entries)
+        return cls(entries, manifests)
 
     def get(self, name: str) -> RegistryEntry | None:
         return self._entries.get(name)
@@ -126,6 +134,18 @@ class Registry:
 
         match = difflib.get_close_matches(name, self.names(), n=1, cutoff=0.6)
         return match[0] if match else None
+
+
+def _apply_capability_defaults(raw: Any, manifests: Families) -> None:
+    """Fill each raw entry's missing capabilities from its family's manifest (before validation)."""
+    models = raw.get("models") if isinstance(raw, dict) else None
+    for entry in (models or {}).values() if isinstance(models, dict) else ():
+        if not isinstance(entry, dict) or not isinstance(entry.get("family"), str):
+            continue
+        defaults = manifests.capability_defaults(entry["family"])
+        caps = entry.get("capabilities", {})
+        if defaults and isinstance(caps, dict):
+            entry["capabilities"] = {**defaults, **caps}
 
 
 def _check_variants(path: Path, entries: dict[str, RegistryEntry]) -> None:

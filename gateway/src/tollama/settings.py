@@ -129,6 +129,13 @@ class Settings:
     families_dir: Path = field(
         default=_SOURCE_ROOT / "families", metadata={"env": "TOLLAMA_FAMILIES_DIR", "help": "family sources (adapters, locks)"}
     )
+    families_dirs: str = field(
+        default="",
+        metadata={
+            "env": "TOLLAMA_FAMILIES_DIRS",
+            "help": "more folders of family sources, searched after TOLLAMA_FAMILIES_DIR (comma separated; a family name in two folders is an error)",
+        },
+    )
     registry_file: Path = field(
         default=_SOURCE_ROOT / "registry.yaml", metadata={"env": "TOLLAMA_REGISTRY", "help": "the catalogue of pullable models"}
     )
@@ -192,6 +199,12 @@ class Settings:
     @property
     def runtimes_dir(self) -> Path:
         return self.runtimes if self.runtimes is not None else self.home / "runtimes"
+
+    @property
+    def family_roots(self) -> tuple[Path, ...]:
+        """The folders that hold family folders: ``TOLLAMA_FAMILIES_DIR``, then ``TOLLAMA_FAMILIES_DIRS``."""
+        extra = (Path(p.strip()).expanduser() for p in self.families_dirs.split(",") if p.strip())
+        return (self.families_dir, *extra)
 
     @property
     def import_roots(self) -> tuple[Path, ...]:

@@ -77,6 +77,12 @@ def _device(raw: str) -> str:
     raise ValueError("must be auto, cpu, cuda, cuda:N or mps")
 
 
+def _name(raw: str) -> str:
+    if not raw.replace("_", "").replace("-", "").isalnum() or raw != raw.lower():
+        raise ValueError("must be a family name (lower case letters, digits, - and _)")
+    return raw
+
+
 def _patch(raw: str) -> int | str:
     return "auto" if raw == "auto" else _int(1)(raw)
 
@@ -93,15 +99,19 @@ PARAMS: dict[str, tuple[Callable[[str], Any], str]] = {
     "num_samples": (_int(1, 10_000), "sampling models: chronos-t5, moirai 1.x, sundial, toto"),
     "seed": (_int(0), "sampling models"),
     "scaling": (_choice("standard", "minmax", "none"), "families with an input-scaling option (see docs/families)"),
-    "dtype": (_choice("auto", "float32", "bfloat16", "float16"), "chronos"),
-    "patch_size": (_patch, "uni2ts (Moirai 1.x)"),
-    "season_length": (_int(1), "baseline"),
-    "family": (_choice("chronos", "timesfm", "uni2ts", "granite", "sundial", "toto", "tirex", "baseline"), "FROM a directory"),
+    "dtype": (_choice("auto", "float32", "bfloat16", "float16"), "families whose options declare it (chronos)"),
+    "patch_size": (_patch, "families whose options declare it (uni2ts: Moirai 1.x)"),
+    "season_length": (_int(1), "families whose options declare it (baseline)"),
+    "family": (_name, "FROM a directory: a family the server knows (its manifest)"),
     "model": (str, "FROM a directory: the catalogue model whose capabilities apply"),
     "combine": (_choice("median", "mean"), "ENSEMBLE: how the members' forecasts are combined (default median)"),
 }
 #: Parameters that describe the model itself and never travel to a worker as options.
 IDENTITY = ("family", "model")
+#: Parameters only sampling models take (``capabilities.sampling``).
+SAMPLING_PARAMS = ("num_samples", "seed")
+#: Parameters a family takes only when its options Struct declares them (its ``options.json``).
+FAMILY_PARAMS = ("dtype", "patch_size", "season_length")
 
 
 @dataclass

@@ -27,7 +27,9 @@ import numpy as np
 from statsforecast.models import AutoETS, AutoTheta, Naive, SeasonalNaive
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesInput, SeriesOutput
 from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.options import parse_options
 
+from tollama_baseline.options import BaselineOptions
 from tollama_baseline.seasonality import season_length_for
 
 FAMILY = "baseline"
@@ -35,8 +37,6 @@ FAMILY = "baseline"
 # has a ``warnings`` field; with an older kit they go on the batch (every fused request sees them).
 PER_SERIES_WARNINGS = "warnings" in {f.name for f in dataclasses.fields(SeriesOutput)}
 MAX_HORIZON = 2048
-MAX_CONTEXT = 100_000
-COVARIATE_MODES = ("best_effort", "strict")
 
 # statsforecast raises these for series its models cannot fit (too short, degenerate).
 _FIT_ERRORS = (
@@ -112,26 +112,9 @@ def resolve_model(name: str, path: str) -> ModelSpec:
     raise Unsupported(f"baseline has no model {name!r}; it serves {sorted(MODELS)}")
 
 
-def _int_option(options: Options | dict[str, Any], key: str, low: int, high: int) -> int | None:
-    value = options.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise BadInput(f"option {key} must be an integer, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadInput(f"option {key} must be an integer, got {value!r}") from None
-    if number != float(value) or not low <= number <= high:
-        raise BadInput(f"option {key} must be an integer in [{low}, {high}], got {value!r}")
-    return number
-
-
 def settings_for(spec: ModelSpec, freq: str | None, options: dict[str, Any], warn: list[str]) -> Settings:
-    mode = str(options.get("covariates_mode", "best_effort"))
-    if mode not in COVARIATE_MODES:
-        raise BadInput(f"option covariates_mode must be one of {list(COVARIATE_MODES)}, got {mode!r}")
-    season = _int_option(options, "season_length", 1, MAX_CONTEXT)
+    opts = parse_options(options, BaselineOptions)
+    season = opts.season_length
     if season is None:
         season = season_length_for(freq)
         if season is None:
@@ -139,10 +122,9 @@ def settings_for(spec: ModelSpec, freq: str | None, options: dict[str, Any], war
             if spec.seasonal:
                 why = f"frequency {freq!r} is not one it knows" if freq else "the request has no frequency"
                 warn.append(f"{spec.name}: season length 1 (no seasonality) because {why}; set option season_length")
-    context = _int_option(options, "context_length", 1, MAX_CONTEXT)
-    if context is None:
-        context = spec.default_context
-    return Settings(season_length=season if spec.seasonal else 1, context_length=context, strict=mode == "strict")
+    context = opts.context_length if opts.context_length is not None else spec.default_context
+    return Settings(season_length=season if spec.seasonal else 1, context_length=context,
+                    strict=opts.covariates_mode == "strict")
 
 
 def quantile_keys(quantiles: Sequence[float]) -> tuple[list[float], list[str]]:

@@ -27,7 +27,7 @@ from tollama_kit.adapter import ForecastInput, ForecastOutput, Options
 from tollama_kit.errors import BadInput
 
 from tollama_granite import channels
-from tollama_granite.options import int_option, positive_float_option
+from tollama_granite.options import wire_options
 
 MODEL_TYPE = "flowstate"
 MAX_HISTORY = 16 * 1024  # FlowStateForPrediction.forward caps the history it reads at this
@@ -105,8 +105,9 @@ def limits(handle: FlowStateHandle, scale: float, horizon: int) -> tuple[int, in
 
 
 def parse_options(handle: FlowStateHandle, options: Options, freq: str | None, warnings: list[str]) -> FlowStateOptions:
-    if "scale_factor" in options:
-        scale = positive_float_option(options, "scale_factor", handle.default_scale)
+    raw = wire_options(options)
+    if raw.scale_factor is not None:
+        scale = raw.scale_factor
     else:
         recommended = recommended_scale_factor(freq)
         if recommended is None:
@@ -125,8 +126,8 @@ def parse_options(handle: FlowStateHandle, options: Options, freq: str | None, w
         )
     return FlowStateOptions(
         scale_factor=scale,
-        context_length=int_option(options, "context_length", MAX_HISTORY, 1),
-        batch_size=int_option(options, "batch_size", DEFAULT_BATCH_SIZE, 1),
+        context_length=raw.context_length or MAX_HISTORY,
+        batch_size=raw.batch_size or DEFAULT_BATCH_SIZE,
     )
 
 

@@ -1,24 +1,48 @@
-"""Forecast options the granite adapter reads for TinyTimeMixer, and the typed readers FlowState and
-PatchTST-FM share (unknown options are ignored)."""
+"""The forecast options the granite family reads, as the kit's typed options Struct (one for the
+family: TinyTimeMixer, FlowState and PatchTST-FM each read the fields that apply to them and fill
+``None`` with their own default). ``tollama_kit.options.parse_options`` converts the wire options; the
+JSON schema is generated into ``families/granite/options.json`` for the gateway. Imports only msgspec
+and the kit (unknown options are ignored)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
-import numpy as np
+import msgspec
+from tollama_kit import options as kit_options
 from tollama_kit.adapter import Options
-from tollama_kit.errors import BadInput
-
-from tollama_granite.conformal import SCORES
-from tollama_granite.windows import IMPUTE_METHODS
 
 DEFAULT_CALIBRATION_WINDOWS = 100
 DEFAULT_MIN_CALIBRATION_CONTEXT = 64
 DEFAULT_BATCH_SIZE = 256
 
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+Impute = Literal["linear", "forward_fill", "zero"]
+"""``tollama_granite.windows.IMPUTE_METHODS`` (a family test keeps the two equal)."""
+Score = Literal["absolute_error", "error"]
+"""``tollama_granite.conformal.SCORES`` (a family test keeps the two equal)."""
+
+
+class GraniteWireOptions(msgspec.Struct, frozen=True, kw_only=True):
+    context_length: Positive | None = None
+    """Points of history the model sees (default and cap: the model's own)."""
+    covariates_mode: Literal["strict", "best_effort"] = "best_effort"
+    impute: Impute = "linear"
+    calibration_windows: Annotated[int, msgspec.Meta(ge=0)] = DEFAULT_CALIBRATION_WINDOWS
+    min_calibration_context: Positive = DEFAULT_MIN_CALIBRATION_CONTEXT
+    conformal_score: Score = "absolute_error"
+    seed: Annotated[int, msgspec.Meta(ge=0)] = 0
+    batch_size: Positive | None = None
+    """Rows per forward pass (default: the model's own, 256 for TinyTimeMixer)."""
+    scale_factor: Annotated[float, msgspec.Meta(gt=0.0)] | None = None
+    """FlowState: the time-scale factor (default: granite-tsfm's recommendation for the frequency)."""
+
 
 @dataclass(frozen=True)
 class GraniteOptions:
+    """TinyTimeMixer's options, resolved against the variant's context length."""
+
     context_length: int
     """Points of history the model sees (at most the variant's context length)."""
     covariates_mode: str
@@ -30,40 +54,20 @@ class GraniteOptions:
     batch_size: int
 
 
-def int_option(options: Options, key: str, default: int, minimum: int) -> int:
-    value = options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise BadInput(f"option {key!r} must be an integer; got {value!r}")
-    if value < minimum:
-        raise BadInput(f"option {key!r} must be >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def positive_float_option(options: Options, key: str, default: float) -> float:
-    value = options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
-        raise BadInput(f"option {key!r} must be a positive number; got {value!r}")
-    return float(value)
-
-
-def _choice(options: Options, key: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = options.get(key, default)
-    if value not in allowed:
-        raise BadInput(f"option {key!r} must be one of {list(allowed)}; got {value!r}")
-    return str(value)
+def wire_options(options: Options) -> GraniteWireOptions:
+    return kit_options.parse_options(options, GraniteWireOptions)
 
 
 def parse_options(options: Options, model_context: int) -> GraniteOptions:
-    context = min(int_option(options, "context_length", model_context, 1), model_context)
+    raw = wire_options(options)
+    context = min(raw.context_length or model_context, model_context)
     return GraniteOptions(
         context_length=context,
-        covariates_mode=_choice(options, "covariates_mode", "best_effort", ("best_effort", "strict")),
-        impute=_choice(options, "impute", "linear", IMPUTE_METHODS),
-        calibration_windows=int_option(options, "calibration_windows", DEFAULT_CALIBRATION_WINDOWS, 0),
-        min_calibration_context=min(
-            int_option(options, "min_calibration_context", DEFAULT_MIN_CALIBRATION_CONTEXT, 1), context
-        ),
-        conformal_score=_choice(options, "conformal_score", "absolute_error", SCORES),
-        seed=int_option(options, "seed", 0, 0),
-        batch_size=int_option(options, "batch_size", DEFAULT_BATCH_SIZE, 1),
+        covariates_mode=raw.covariates_mode,
+        impute=raw.impute,
+        calibration_windows=raw.calibration_windows,
+        min_calibration_context=min(raw.min_calibration_context, context),
+        conformal_score=raw.conformal_score,
+        seed=raw.seed,
+        batch_size=raw.batch_size or DEFAULT_BATCH_SIZE,
     )

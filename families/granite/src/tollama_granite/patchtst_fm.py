@@ -21,7 +21,7 @@ from tollama_kit.adapter import ForecastInput, ForecastOutput
 from tollama_kit.errors import BadInput
 
 from tollama_granite import channels
-from tollama_granite.options import int_option
+from tollama_granite.options import wire_options
 
 MODEL_TYPE = "patchtst_fm"
 DEFAULT_BATCH_SIZE = 64
@@ -62,8 +62,9 @@ def forecast(handle: PatchTSTFMHandle, batch: ForecastInput) -> ForecastOutput:
             f"{handle.name} forecasts at most {handle.context_length - 1} steps (its window of "
             f"{handle.context_length} holds history and horizon); horizon {horizon} requested"
         )
-    width = min(history, int_option(batch.options, "context_length", history, 1))
-    batch_size = int_option(batch.options, "batch_size", DEFAULT_BATCH_SIZE, 1)
+    raw = wire_options(batch.options)
+    width = min(history, raw.context_length or history)
+    batch_size = raw.batch_size or DEFAULT_BATCH_SIZE
     rows = channels.cut_rows(batch, width)
 
     def call(x: Any) -> Any:

@@ -49,6 +49,16 @@ class Fixtures:
     sizes: Sequence[str] = ("tiny",)
     canonical: Callable[[str], str] = field(default=_same)  # registry spelling -> the family's own
 
+    @classmethod
+    def of(cls, checkpoints: Any, direct: Any) -> Fixtures:
+        """From a family's two test modules: ``checkpoints`` (``MODELS``, ``SIZES``,
+        ``build(model, out, *, seed, size)``) and ``direct`` (``load``, ``run``)."""
+        return cls(
+            models=sorted(checkpoints.MODELS), sizes=tuple(checkpoints.SIZES),
+            build=lambda model, out, size, seed: checkpoints.build(model, out, seed=seed, size=size),
+            load=direct.load, run=direct.run,
+        )
+
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000

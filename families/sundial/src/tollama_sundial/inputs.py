@@ -13,15 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from tollama_kit.adapter import ForecastInput, Options, SeriesInput
 from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.options import parse_options
+
+from tollama_sundial.options import SundialOptions
 
 FAMILY = "sundial"
 
-#: Option defaults, as documented in docs/families/sundial.md.
-DEFAULT_NUM_SAMPLES = 20
-DEFAULT_SEED = 0
-DEFAULT_BATCH_SIZE = 64
-MAX_NUM_SAMPLES = 1000
-COVARIATES_MODES = ("best_effort", "strict")
 
 
 @dataclass(frozen=True)
@@ -45,41 +42,18 @@ class Unit:
     values: np.ndarray
 
 
-def _int_option(options: Options, name: str, default: int, lo: int, hi: int | None = None) -> int:
-    raw = options.get(name, default)
-    if isinstance(raw, bool):
-        raise BadInput(f"option {name!r} must be an integer, got {raw!r}")
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    if isinstance(raw, str):
-        try:
-            raw = int(raw.strip())
-        except ValueError:
-            raise BadInput(f"option {name!r} must be an integer, got {raw!r}") from None
-    if not isinstance(raw, int):
-        raise BadInput(f"option {name!r} must be an integer, got {raw!r}")
-    if raw < lo or (hi is not None and raw > hi):
-        limit = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-        raise BadInput(f"option {name!r} must be {limit}, got {raw}")
-    return raw
-
-
 def read_settings(options: Options, max_context: int, warnings: list[str]) -> Settings:
-    """Validate the options this family reads; unknown options are ignored."""
-    num_samples = _int_option(options, "num_samples", DEFAULT_NUM_SAMPLES, 1, MAX_NUM_SAMPLES)
-    seed = _int_option(options, "seed", DEFAULT_SEED, -1, 2**63 - 1)
-    context_length = _int_option(options, "context_length", max_context, 1)
+    """The options this family reads (unknown options are ignored), resolved against the model."""
+    opts = parse_options(options, SundialOptions)
+    context_length = opts.context_length or max_context
     if context_length > max_context:
         warnings.append(
             f"{FAMILY}: context_length {context_length} exceeds the model's maximum context {max_context}; "
             f"the last {max_context} points were used"
         )
         context_length = max_context
-    batch_size = _int_option(options, "batch_size", DEFAULT_BATCH_SIZE, 1)
-    mode = str(options.get("covariates_mode", "best_effort"))
-    if mode not in COVARIATES_MODES:
-        raise BadInput(f"option 'covariates_mode' must be one of {list(COVARIATES_MODES)}, got {mode!r}")
-    return Settings(num_samples, None if seed < 0 else seed, context_length, batch_size, mode)
+    seed = None if opts.seed < 0 else opts.seed
+    return Settings(opts.num_samples, seed, context_length, opts.batch_size, opts.covariates_mode)
 
 
 def check_covariates(series: list[SeriesInput], mode: str, warnings: list[str]) -> None:

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,6 @@ from tollama_timesfm.options import (
 FAMILY = "timesfm"
 NATIVE_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 WEIGHTS_FILE = "model.safetensors"
-TINY_ENV_VAR = "TOLLAMA_TIMESFM_TINY"
 
 
 @dataclass
@@ -249,10 +247,4 @@ def _usable_covariates(
 
 
 def create_adapter() -> TimesFMAdapter:
-    # TEST HOOK, not a setting: gateway-level tests start a real worker on a tiny random
-    # checkpoint, which loads only with the shrunk architecture (see testing_patch).
-    if os.environ.get(TINY_ENV_VAR) == "1":
-        from tollama_timesfm import testing_patch
-
-        testing_patch.apply()
     return TimesFMAdapter()

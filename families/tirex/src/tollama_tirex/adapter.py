@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,13 @@ import numpy as np
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed
+from tollama_kit.loading import library_versions, require_files
+from tollama_kit.notes import Notes
+from tollama_kit.options import parse_options
 from tollama_kit.quantiles import interpolate, interpolation_warning
 
-from tollama_tirex.inputs import FAMILY, Notes, Prepared, TirexOptions, prepare
+from tollama_tirex.inputs import FAMILY, Prepared, prepare
+from tollama_tirex.options import TirexOptions
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -67,21 +70,11 @@ class TirexAdapter:
     family = FAMILY
 
     def describe(self) -> dict[str, str]:
-        out = {}
-        for dist in ("tirex-2", "torch", "numpy"):
-            try:
-                out[dist] = version(dist)
-            except PackageNotFoundError:
-                continue
-        return out
+        return library_versions("tirex-2", "torch", "numpy")
 
     def load(self, name: str, path: str, device: str, options: Options) -> Loaded:
         root = Path(path)
-        for needed in (CONFIG_FILE, WEIGHTS_FILE):
-            if not (root / needed).is_file():
-                raise LoadFailed(
-                    f"{name}: {root / needed} is missing (a TiRex-2 checkpoint is config.json + model.safetensors)"
-                )
+        require_files(name, root, (CONFIG_FILE, WEIGHTS_FILE), "a TiRex-2 checkpoint is config.json + model.safetensors")
         tirex2 = _upstream()
         try:
             model = tirex2.load_model(str(root), device=_library_device(device))
@@ -106,7 +99,7 @@ class TirexAdapter:
                 f"{FAMILY}: horizon {batch.horizon} exceeds this checkpoint's maximum {handle.max_horizon} "
                 "(config.json future_len)"
             )
-        opts = TirexOptions.parse(batch.options)
+        opts = parse_options(batch.options, TirexOptions)
         notes = Notes()
         prepared = [prepare(s, batch.horizon, opts, notes) for s in batch.series]
         native = self._native(handle, prepared, batch.horizon, opts)  # each (V_t, Q, H)

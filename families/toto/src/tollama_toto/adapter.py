@@ -18,7 +18,6 @@ import math
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,13 @@ import numpy as np
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed
+from tollama_kit.loading import library_versions, require_files
+from tollama_kit.notes import Notes
+from tollama_kit.options import parse_options
 from tollama_kit.quantiles import from_samples
 
-from tollama_toto.inputs import FAMILY, MAX_HORIZON, Notes, Prepared, TotoOptions, prepare
+from tollama_toto.inputs import FAMILY, MAX_HORIZON, Prepared, prepare
+from tollama_toto.options import TotoOptions
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -86,21 +89,11 @@ class TotoAdapter:
     family = FAMILY
 
     def describe(self) -> dict[str, str]:
-        out = {}
-        for dist in ("toto-ts", "torch", "numpy"):
-            try:
-                out[dist] = version(dist)
-            except PackageNotFoundError:
-                continue
-        return out
+        return library_versions("toto-ts", "torch", "numpy")
 
     def load(self, name: str, path: str, device: str, options: Options) -> Loaded:
         root = Path(path)
-        for needed in (CONFIG_FILE, WEIGHTS_FILE):
-            if not (root / needed).is_file():
-                raise LoadFailed(
-                    f"{name}: {root / needed} is missing (a Toto checkpoint is config.json + model.safetensors)"
-                )
+        require_files(name, root, (CONFIG_FILE, WEIGHTS_FILE), "a Toto checkpoint is config.json + model.safetensors")
         _, forecaster_mod, model_mod = _upstream()
         model = model_mod.Toto.load_from_checkpoint(str(root), map_location=device, strict=True)
         check_every_tensor_used(model, root / WEIGHTS_FILE)
@@ -124,7 +117,7 @@ class TotoAdapter:
         handle: _Handle = loaded.handle
         if batch.horizon > MAX_HORIZON:
             raise BadInput(f"{FAMILY}: horizon {batch.horizon} exceeds the adapter's maximum {MAX_HORIZON}")
-        opts = TotoOptions.parse(batch.options)
+        opts = parse_options(batch.options, TotoOptions)
         notes = Notes()
         prepared = [prepare(s, batch.horizon, opts, notes) for s in batch.series]
         if opts.num_samples == 0:

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from tollama_kit.adapter import Options, SeriesInput
 from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.options import parse_options
 
 from tollama_uni2ts.catalog import Spec
+from tollama_uni2ts.options import Uni2tsOptions
 
 
 @dataclass(frozen=True)
@@ -30,36 +32,18 @@ class Settings:
     batch_size: int
 
 
-def _int(options: Options, name: str, default: int, minimum: int) -> int:
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise BadInput(f"option {name!r} must be an integer, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadInput(f"option {name!r} must be an integer, got {value!r}") from None
-    if number != float(value) or number < minimum:
-        raise BadInput(f"option {name!r} must be an integer >= {minimum}, got {value!r}")
-    return number
-
-
 def settings(options: Options, spec: Spec, patch_sizes: Sequence[int]) -> Settings:
-    mode = str(options.get("covariates_mode", "best_effort"))
-    if mode not in ("strict", "best_effort"):
-        raise BadInput(f"option 'covariates_mode' must be 'strict' or 'best_effort', got {mode!r}")
-    patch: int | str = "auto"
-    raw_patch = options.get("patch_size", "auto")
-    if spec.kind == "moirai-1" and raw_patch != "auto":
-        patch = _int(options, "patch_size", 0, 1)
-        if patch not in patch_sizes:
-            raise BadInput(f"option 'patch_size' must be 'auto' or one of {list(patch_sizes)}, got {raw_patch!r}")
+    opts = parse_options(options, Uni2tsOptions)
+    patch = opts.patch_size if spec.kind == "moirai-1" else "auto"
+    if patch != "auto" and patch not in patch_sizes:
+        raise BadInput(f"option 'patch_size' must be 'auto' or one of {list(patch_sizes)}, got {patch!r}")
     return Settings(
-        context_length=min(_int(options, "context_length", spec.default_context, 1), spec.max_context),
-        covariates_mode=mode,
+        context_length=min(opts.context_length or spec.default_context, spec.max_context),
+        covariates_mode=opts.covariates_mode,
         patch_size=patch,
-        num_samples=_int(options, "num_samples", 100, 1),
-        seed=_int(options, "seed", 0, -1),
-        batch_size=_int(options, "batch_size", 64, 1),
+        num_samples=opts.num_samples,
+        seed=opts.seed,
+        batch_size=opts.batch_size,
     )
 
 

@@ -124,7 +124,7 @@ def cmd_runtime(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.action == "list":
         envs = installed(settings.runtimes_dir)
-        rows = [[name, "installed" if f"{name}-{settings.variant}" in envs else "-"] for name in family_sources(settings.families_dir)]
+        rows = [[name, "installed" if f"{name}-{settings.variant}" in envs else "-"] for name in family_sources(*settings.family_roots)]
         if args.json:
             _print_json(envs)
         else:

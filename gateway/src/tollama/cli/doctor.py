@@ -84,7 +84,7 @@ def _environments(settings: Settings, runtimes_dir: Path, variant: str) -> list[
         lock_digest,
     )
 
-    sources = family_sources(settings.families_dir)
+    sources = family_sources(*settings.family_roots)
     if not sources:
         return [Check("runtimes", "fail", f"no family sources in {settings.families_dir}", "set TOLLAMA_FAMILIES_DIR to the checkout's families/ folder")]
     checks = []

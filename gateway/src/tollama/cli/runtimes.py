@@ -51,7 +51,7 @@ def install_runtime(family: str, settings: Settings, *, runtimes_dir: Path | Non
     """Build ``family``'s environment (default: this CLI's ``TOLLAMA_RUNTIMES``/``TOLLAMA_HOME``), once."""
     from tollama.runtime.environments import family_sources, find_uv, install
 
-    sources = family_sources(settings.families_dir)
+    sources = family_sources(*settings.family_roots)
     if family not in sources:
         raise InputError(f"unknown family {family!r}; known: {', '.join(sources)}")
     find_uv()  # a missing uv is one line before anything starts
@@ -89,7 +89,7 @@ def offer_after_pull(family: str, info: dict[str, Any], settings: Settings, *, i
 def _size_note(family: str, settings: Settings) -> str:
     from tollama.runtime.environments import family_sources
 
-    source = family_sources(settings.families_dir).get(family)
+    source = family_sources(*settings.family_roots).get(family)
     if source is not None and source.torch_pin:
         return "its own Python environment with PyTorch, over a gigabyte"
     return "its own Python environment"

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tollama_kit.manifest import is_family
+
 from ..errors import RuntimeNotInstalled
 
 Variant = Literal["cpu", "cuda"]
@@ -70,12 +72,17 @@ class FamilySource:
         return path
 
 
-def family_sources(families_dir: Path) -> dict[str, FamilySource]:
-    """Every family folder (one with an adapter package) under ``families_dir``, kit excluded."""
-    found = {}
-    if families_dir.is_dir():
-        for child in sorted(families_dir.iterdir()):
-            if child.name != "kit" and (child / "pyproject.toml").is_file() and (child / "src" / f"tollama_{child.name}").is_dir():
+def family_sources(*families_dirs: Path) -> dict[str, FamilySource]:
+    """Every family folder (one with an adapter package) under ``families_dirs``, kit excluded
+    (``Settings.family_roots``); a family name in two folders is an error."""
+    found: dict[str, FamilySource] = {}
+    for families_dir in families_dirs:
+        if families_dir.is_dir():
+            for child in sorted(families_dir.iterdir()):
+                if child.name == "kit" or not is_family(child):
+                    continue
+                if child.name in found:
+                    raise EnvironmentError_(f"family {child.name!r} is in two folders: {found[child.name].root} and {child}")
                 found[child.name] = FamilySource(child.name, child)
     return found
 

@@ -6,12 +6,12 @@ layers of width 1280); the public loader ``TimesFM_2p5_200M_torch.from_pretraine
 that module and loads the safetensors strictly. A tiny checkpoint therefore loads only
 while that class attribute is replaced by :func:`tiny_definition`.
 
-Nothing in the serving path imports this module. It is used by
+Test-only, so it lives with the tests (not in the product). It is used by
 
 - the family's own tests (``tests/checkpoints.py`` builds and loads under :func:`patched`);
-- gateway-level tests that start a real worker process: with ``TOLLAMA_TIMESFM_TINY=1`` in
-  the worker's environment, ``create_adapter()`` calls :func:`apply` once (see
-  ``tollama_timesfm.adapter``). A worker started that way can load ONLY tiny checkpoints.
+- gateway-level tests that start a real worker process: they put ``tests/tiny_worker`` on the
+  worker's ``PYTHONPATH`` (see :data:`WORKER_PATH`), whose ``sitecustomize`` calls :func:`apply` as
+  the interpreter starts. A worker started that way can load ONLY tiny checkpoints.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from timesfm import configs
 from timesfm.timesfm_2p5 import timesfm_2p5_base, timesfm_2p5_torch
 
-ENV_VAR = "TOLLAMA_TIMESFM_TINY"
+WORKER_PATH = str(Path(__file__).resolve().parent / "tiny_worker")
+"""Prepend to a worker process's ``PYTHONPATH`` to start it with the tiny architecture."""
 
 #: Tiny dimensions: width 32, 2 heads, 2 layers (about 0.4M parameters, 1.6 MB).
 TINY_MODEL_DIMS = 32
