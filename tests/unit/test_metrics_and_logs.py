@@ -23,8 +23,8 @@ def _samples(client: TestClient[Any]) -> dict[tuple[str, tuple[tuple[str, str], 
 
 
 def test_requests_latency_queue_load_batch_and_workers(client: TestClient[Any], runtime: InProcessRuntime) -> None:
-    for _ in range(2):
-        assert client.post("/api/forecast", json={"model": "chronos-bolt-tiny", "horizon": 2, "series": [[1, 2, 3], [4, 5, 6]]}).status_code == 200
+    for i in range(2):  # two different requests: both reach the worker (a repeat would be a cache hit)
+        assert client.post("/api/forecast", json={"model": "chronos-bolt-tiny", "horizon": 2, "series": [[1, 2, 3 + i], [4, 5, 6]]}).status_code == 200
     assert client.post("/api/forecast", json={"model": "chronos-bolt-tiny", "horizon": -1, "series": [[1]]}).status_code == 400
     m = _samples(client)
     model = "chronos-bolt-tiny:latest"

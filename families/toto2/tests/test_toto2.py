@@ -248,7 +248,7 @@ def test_forecasts_do_not_depend_on_the_batch(worker: Any, co2: np.ndarray, macr
     [
         ({"decode_block_size": PATCH + 1}, "multiple of the patch size"),
         ({"context_length": 0}, "context_length"),
-        ({"decode_block_size": 1.5}, "integer"),
+        ({"decode_block_size": 1.5}, "decode_block_size"),
         ({"covariates_mode": "loose"}, "covariates_mode"),
     ],
 )

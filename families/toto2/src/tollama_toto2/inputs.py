@@ -28,23 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 from tollama_kit.adapter import Options, SeriesInput
 from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.options import parse_options
+
+from tollama_toto2.options import MAX_CONTEXT, Toto2WireOptions
 
 FAMILY = "toto2"
-MAX_CONTEXT = 4096
-"""The adapter's cap on the context (its cost grows with it); the hub configs state no training length."""
 MAX_HORIZON = 1024
-COVARIATE_MODES = ("best_effort", "strict")
-
-
-def _int(options: Options, name: str, default: int, minimum: int) -> int:
-    value = options.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
-        raise BadInput(f"option {name!r} must be an integer, got {value!r}")
-    if int(value) < minimum:
-        raise BadInput(f"option {name!r} must be >= {minimum}, got {int(value)}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -55,17 +44,11 @@ class Toto2Options:
 
     @classmethod
     def parse(cls, options: Options, patch_size: int) -> Toto2Options:
-        mode = str(options.get("covariates_mode", "best_effort"))
-        if mode not in COVARIATE_MODES:
-            raise BadInput(f"option 'covariates_mode' must be 'strict' or 'best_effort', got {mode!r}")
-        block = _int(options, "decode_block_size", 0, 0)
-        if block % patch_size:
-            raise BadInput(f"option 'decode_block_size' must be a multiple of the patch size {patch_size}, got {block}")
-        return cls(
-            context_length=_int(options, "context_length", MAX_CONTEXT, 1),
-            strict_covariates=mode == "strict",
-            decode_block_size=block,
-        )
+        wire = parse_options(options, Toto2WireOptions)
+        if wire.decode_block_size % patch_size:
+            raise BadInput(f"option 'decode_block_size' must be a multiple of the patch size {patch_size}, got {wire.decode_block_size}")
+        return cls(context_length=wire.context_length, strict_covariates=wire.covariates_mode == "strict",
+                   decode_block_size=wire.decode_block_size)
 
 
 @dataclass(frozen=True)
