@@ -26,7 +26,9 @@ say() { printf 'rehearse: %s\n' "$*" >&2; }
 cleanup() {
   if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
     kill -- "-$server" 2>/dev/null || kill "$server"
-    wait "$server" 2>/dev/null || true
+    status=0
+    wait "$server" 2>/dev/null || status=$?  # it was killed just above: 143 is the expected answer
+    say "server stopped (exit $status)"
   fi
   if [ "${TOLLAMA_REHEARSAL_KEEP:-0}" != 1 ]; then rm -rf "$clone" "$home"; fi
 }
