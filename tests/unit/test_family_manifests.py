@@ -51,6 +51,9 @@ CONFIGS = [
     ({"model_type": "timesfm_2p5"}, ("timesfm", "timesfm-2.5-200m")),
     ({"model_type": "moirai"}, ("uni2ts", "moirai-1.1-r-small")),
     ({"model_type": "toto"}, ("toto", "toto-open-base-1.0")),
+    # the keys of a config.json that Toto2Model.save_pretrained wrote (toto-2 2.0.0)
+    ({"d_model": 64, "layer_group_size": 2, "num_variate_layers_per_group": 1, "residual_attn_ratio": 3.04,
+      "patch_size": 16, "variate_layer_first": False}, ("toto2", "toto-2.0-4m")),
 ]
 
 
