@@ -8,13 +8,9 @@ keep forecasting through their own."""
 from __future__ import annotations
 
 import os
-import queue
-import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,37 +20,11 @@ import docker
 import httpx
 import pytest
 from conftest import SERIES, assert_hardened, managed
+from serve_port import listening_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 NAIVE = {"model": "naive", "horizon": 4, "series": SERIES, "options": {"context_length": 48}}
-
-
-def _port(proc: subprocess.Popen[bytes], timeout: float = 120.0) -> int:
-    """The port in ``tollama serve``'s "listening on" line (TOLLAMA_PORT=0: the OS picks it)."""
-    lines: queue.Queue[bytes] = queue.Queue()
-    assert proc.stdout is not None
-    stdout = proc.stdout
-
-    def read() -> None:
-        for line in iter(stdout.readline, b""):
-            lines.put(line)
-        lines.put(b"")
-
-    threading.Thread(target=read, daemon=True).start()
-    seen: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            break
-        if not line:
-            pytest.fail(f"tollama serve exited ({proc.wait()}):\n{b''.join(seen).decode(errors='replace')}")
-        seen.append(line)
-        if found := re.search(rb"listening on http://[^:\s]+:(\d+)", line):
-            return int(found.group(1))
-    pytest.fail(f"tollama serve did not report its port:\n{b''.join(seen).decode(errors='replace')}")
 
 
 @contextmanager
@@ -74,7 +44,7 @@ def serve(home: Path, instance: str) -> Iterator[tuple[httpx.Client, subprocess.
         [sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{_port(proc)}", timeout=300) as http:
+        with httpx.Client(base_url=f"http://127.0.0.1:{listening_port(proc, timeout=120.0)}", timeout=300) as http:
             yield http, proc
     finally:
         stop(proc)

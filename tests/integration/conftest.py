@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import re
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +20,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from serve_port import listening_port
 from tollama_kit.manifest import Manifest, discover, listed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,34 +100,6 @@ def assert_close(a: Any, b: Any, *, rtol: float = 1e-4, atol: float = 1e-4, what
     np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol, err_msg=what)
 
 
-def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 180.0) -> int:
-    """The port in ``tollama serve``'s "listening on http://host:PORT" line (read by a thread, bounded)."""
-    lines: queue.Queue[bytes] = queue.Queue()
-    assert proc.stdout is not None
-    stdout = proc.stdout
-
-    def read() -> None:
-        for line in iter(stdout.readline, b""):
-            lines.put(line)
-        lines.put(b"")
-
-    threading.Thread(target=read, daemon=True).start()
-    seen: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if not line:
-            raise AssertionError(f"tollama serve exited ({proc.wait()}):\n{b''.join(seen).decode(errors='replace')}")
-        seen.append(line)
-        found = re.search(rb"listening on http://[^:\s]+:(\d+)", line)
-        if found:
-            return int(found.group(1))
-    raise AssertionError(f"tollama serve did not report its port within {timeout:.0f} s:\n{b''.join(seen).decode(errors='replace')}")
-
-
 @contextmanager
 def refused_port() -> Iterator[int]:
     """A loopback port that refuses connections while the block runs: bound, never listening (no race)."""
@@ -149,7 +118,7 @@ def tollama_server(home: Path, hub_endpoint: str | None = None, **extra_env: str
         env["HF_ENDPOINT"] = hub_endpoint
     proc = subprocess.Popen([sys.executable, "-m", "tollama", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        port = _listening_port(proc)
+        port = listening_port(proc)
         env["TOLLAMA_PORT"] = str(port)
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text == "tollama is running"
         yield env

@@ -22,12 +22,12 @@ release, so every covariate is dropped with a warning (refused in strict mode).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from tollama_kit.adapter import Options, SeriesInput
-from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.errors import BadInput
+from tollama_kit.notes import Notes, drop_unusable
 from tollama_kit.options import parse_options
 
 from tollama_toto2.options import MAX_CONTEXT, Toto2WireOptions
@@ -63,31 +63,9 @@ class Prepared:
         return (int(self.values.shape[0]), int(self.values.shape[1]))
 
 
-class Notes:
-    """Warnings collected over one forecast call, each reported once."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, None] = {}
-
-    def add(self, text: str) -> None:
-        self._seen.setdefault(text, None)
-
-    def extend(self, texts: Iterable[str]) -> None:
-        for text in texts:
-            self.add(text)
-
-    @property
-    def items(self) -> list[str]:
-        return list(self._seen)
-
-
 def _drop(kind: str, names: list[str], opts: Toto2Options, notes: Notes) -> None:
-    if not names:
-        return
-    message = f"{FAMILY}: {kind} {sorted(names)} cannot be used by Toto 2.0 (toto-2 2.0.0 takes no covariates)"
-    if opts.strict_covariates:
-        raise Unsupported(message + " (covariates_mode=strict)")
-    notes.add(message + "; they were ignored")
+    # toto-2 2.0.0 takes no covariates (its release notes plan them for a later version)
+    drop_unusable(FAMILY, "Toto 2.0", kind, names, strict=opts.strict_covariates, notes=notes)
 
 
 def prepare(series: SeriesInput, opts: Toto2Options, patch_size: int, notes: Notes, fill: object) -> Prepared:
