@@ -14,6 +14,7 @@ them, and follows ``docker service scale`` up and down without a restart.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import subprocess
@@ -167,11 +168,18 @@ def healthy_replicas(http: httpx.Client) -> dict[str, int]:
     return {urlsplit(r["url"]).hostname or "": r["served"] for r in replicas if r["healthy"]}
 
 
+_CALLS = itertools.count()
+
+
 def forecast(http: httpx.Client, stack: Stack) -> None:
-    resp = http.post("/api/forecast", json=NAIVE)
+    """One naive forecast that reaches a replica: each call ends its series on a new value, so the
+    gateway's result cache never answers it."""
+    last = 1000.0 + next(_CALLS)
+    body = {**NAIVE, "series": [{**SERIES[0], "target": [*SERIES[0]["target"], last]}]}
+    resp = http.post("/api/forecast", json=body)
     assert resp.status_code == 200, resp.text + stack.logs()
     (series,) = resp.json()["forecasts"]
-    assert series["mean"] == pytest.approx([SERIES[0]["target"][-1]] * 4, rel=1e-6)  # naive: the last value
+    assert series["mean"] == pytest.approx([last] * 4, rel=1e-6)  # naive: the last value
 
 
 def sees(http: httpx.Client, stack: Stack, replicas: int) -> bool:
