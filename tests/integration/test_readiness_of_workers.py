@@ -65,5 +65,7 @@ def test_readyz_fails_naming_a_killed_static_worker(tmp_path: Path, static_worke
         body: dict[str, Any] = not_ready.json()
         assert body["code"] == "not_ready" and body["failing"] == ["worker:baseline"]
         assert "baseline" in body["error"] and body["checks"]["store"] == "ok"
-        failed = client.post("/api/forecast", json={"model": "naive", "horizon": 2, "series": [[1, 2, 3]]})
+        failed = client.post("/api/forecast", json={"model": "naive", "horizon": 2, "series": [[1, 2, 4]]})
         assert failed.status_code == 503 and failed.json()["code"] == "worker_unavailable"
+        repeat = client.post("/api/forecast", json={"model": "naive", "horizon": 2, "series": [[1, 2, 3]]})
+        assert repeat.status_code == 200 and repeat.json()["cached"] is True  # the result cache needs no worker
