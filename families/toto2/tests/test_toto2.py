@@ -5,19 +5,17 @@ Run: ``<toto2 env>/bin/python -m pytest families/toto2/tests -q`` from the repos
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 import pytest
 import toto2_checkpoints
 import toto2_direct
 from tollama_kit import protocol as wire
+from tollama_kit import testing
 from tollama_kit.adapter import ForecastInput, SeriesInput
-from tollama_kit.arrays import pack
 from tollama_kit.contract import ContractCase, WorkerContract
 from tollama_kit.errors import BadInput, LoadFailed
 from tollama_toto2.adapter import create_adapter
@@ -28,53 +26,14 @@ QUANTILES = [0.1, 0.5, 0.9]
 PATCH = toto2_checkpoints.TINY["patch_size"]
 
 
-# -- helpers --------------------------------------------------------------------------------
+# -- helpers (the kit's: tollama_kit.testing) ----------------------------------------------------
+CALLS = testing.WorkerCalls("toto2", QUANTILES)
+_post, _forecast, _error, _assert_same = CALLS.post, CALLS.forecast, testing.worker_error, testing.assert_same
+_direct = testing.DirectCalls(MODEL, toto2_direct.load, toto2_direct.run, QUANTILES)
+
+
 def _wire_series(sid: str, target: np.ndarray, **covariates: Any) -> wire.Series:
-    target = np.atleast_2d(target)
-    pack_all = lambda d: {k: (v if isinstance(v, list) else pack(v)) for k, v in d.items()}  # noqa: E731
-    return wire.Series(
-        id=sid, target=pack(target), length=target.shape[1], n_targets=target.shape[0],
-        past_covariates=pack_all(covariates.get("past", {})),
-        future_covariates=pack_all(covariates.get("future", {})),
-        static_covariates=covariates.get("static", {}),
-    )
-
-
-def _post(client: Any, series: list[wire.Series], horizon: int, options: dict[str, Any], quantiles: list[float] = QUANTILES) -> Any:
-    batch = wire.ForecastBatch(key="toto2", horizon=horizon, quantiles=quantiles, series=series, options=options)
-    return client.post("/v1/forecast", content=wire.encode(batch), headers={"content-type": wire.CONTENT_TYPE})
-
-
-def _forecast(client: Any, series: list[wire.Series], horizon: int, options: dict[str, Any] | None = None,
-              quantiles: list[float] = QUANTILES) -> tuple[list[dict], list[str]]:
-    resp = _post(client, series, horizon, options or {}, quantiles)
-    assert resp.status_code == 200, resp.content
-    result = wire.decoder(wire.ForecastResult).decode(resp.content)
-    out = []
-    for s in result.series:
-        mean = np.frombuffer(s.mean, "<f4").reshape(s.n_targets, horizon)
-        q = np.frombuffer(s.quantiles, "<f4").reshape(len(quantiles), s.n_targets, horizon)
-        out.append({"id": s.id, "mean": mean, "quantiles": q})
-    return out, result.warnings
-
-
-def _error(resp: Any) -> wire.WorkerError:
-    return msgspec.msgpack.decode(resp.content, type=wire.WorkerError)
-
-
-def _direct(checkpoint: str, series: list[dict], horizon: int, options: dict[str, Any] | None = None,
-            quantiles: list[float] = QUANTILES) -> list[dict]:
-    request = {"horizon": horizon, "quantiles": quantiles, "series": series, "options": options or {}}
-    request = json.loads(json.dumps(request))  # exactly what fixtures_cli would read
-    return [
-        {"mean": np.asarray(s["mean"], dtype=np.float64), "quantiles": np.asarray(s["quantiles"], dtype=np.float64)}
-        for s in toto2_direct.run(MODEL, toto2_direct.load(MODEL, checkpoint), request)["series"]
-    ]
-
-
-def _assert_same(ours: dict, theirs: dict, tol: float = 1e-4) -> None:
-    np.testing.assert_allclose(ours["mean"], theirs["mean"], rtol=tol, atol=tol)
-    np.testing.assert_allclose(ours["quantiles"], theirs["quantiles"], rtol=tol, atol=tol)
+    return testing.wire_series(sid, target, **covariates)
 
 
 # -- the kit's contract -----------------------------------------------------------------------
