@@ -11,6 +11,7 @@ layout. Every test gets its own ``tollama.instance`` label, and cleans up what c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -94,13 +95,18 @@ def instance(engine: docker.DockerClient) -> Iterator[str]:
     """A fresh ``tollama.instance`` label value; whatever carries it is removed afterwards."""
     name = f"test-{secrets.token_hex(4)}"
     yield name
-    for container in engine.containers.list(all=True, filters={"label": f"tollama.instance={name}"}):
-        container.remove(force=True)
+    for container in engine.containers.list(
+        all=True, filters={"label": f"tollama.instance={name}"}, ignore_removed=True
+    ):
+        with contextlib.suppress(docker.errors.NotFound):  # the gateway removed it since the listing
+            container.remove(force=True)
 
 
 def managed(engine: docker.DockerClient, instance: str, **labels: str) -> list[Any]:
+    """The gateway's worker containers of ``instance``. docker-py lists, then inspects each one: a
+    container the gateway removes in between is left out rather than raising NotFound."""
     filters = [f"tollama.instance={instance}", "tollama.managed=1", *(f"{k}={v}" for k, v in labels.items())]
-    return engine.containers.list(all=True, filters={"label": filters})
+    return engine.containers.list(all=True, filters={"label": filters}, ignore_removed=True)
 
 
 def assert_hardened(container: Any, store: str = "/models") -> None:

@@ -105,7 +105,7 @@ class Stack:
     def gateway_url(self) -> str | None:
         """Where the gateway's running task publishes 11435 on this host (host mode: on its node)."""
         label = f"com.docker.swarm.service.name={self.name}_gateway"
-        for container in self.engine.containers.list(filters={"label": label, "status": "running"}):
+        for container in self.engine.containers.list(filters={"label": label, "status": "running"}, ignore_removed=True):
             for binding in container.ports.get("11435/tcp") or []:
                 if binding["HostIp"] in ("0.0.0.0", "127.0.0.1"):
                     return f"http://127.0.0.1:{binding['HostPort']}"
@@ -114,7 +114,7 @@ class Stack:
     def leftovers(self) -> list[str]:
         label = f"com.docker.stack.namespace={self.name}"
         found = [f"service {s.name}" for s in self.engine.services.list(filters={"label": label})]
-        found += [f"container {c.name}" for c in self.engine.containers.list(all=True, filters={"label": label})]
+        found += [f"container {c.name}" for c in self.engine.containers.list(all=True, filters={"label": label}, ignore_removed=True)]
         found += [f"network {n.name}" for n in self.engine.networks.list(filters={"label": label})]
         return found
 

@@ -2,7 +2,7 @@
 
 Containers of a live owner (:mod:`tollama.runtime.owner`) are kept, so two gateways sharing an
 engine and an instance label never remove each other's workers; a container already going away
-(404, or 409 "removal already in progress") is not an error."""
+(gone between the listing and its inspection, 404, or 409 "removal already in progress") is not an error."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def remove_orphans(client: Any, label_filter: list[str]) -> list[str]:
     """Blocking: the ids of the containers removed."""
     removed = []
     with engine_errors("removing orphaned worker containers"):
-        for container in client.containers.list(all=True, filters={"label": label_filter}):
+        for container in client.containers.list(all=True, filters={"label": label_filter}, ignore_removed=True):
             owner = container.labels.get(OWNER)
             if owner_alive(owner):
                 log.info("keeping worker container %s: its gateway %s is alive", container.name, owner)
