@@ -37,7 +37,7 @@ def test_spellings_a_tsmodelfile_or_registry_carries_convert_and_unknown_options
         ({"num_samples": 2.5}, "option 'num_samples'"),
         ({"num_samples": True}, "option 'num_samples'"),
         ({"flag": "maybe"}, "option 'flag'"),
-        ({"covariates_mode": "loose"}, "option 'covariates_mode': invalid enum value 'loose'"),
+        ({"covariates_mode": "loose"}, "option 'covariates_mode' must be one of ['best_effort', 'strict'], got 'loose'"),
         ({"num_samples": 10, "samples_per_batch": 3}, "options: 'samples_per_batch' (3) must divide 'num_samples' (10)"),
     ],
 )

@@ -17,7 +17,6 @@ from typing import Any
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed
-from tollama_kit.onnx_cache import parse_backend
 from tollama_kit.quantiles import interpolation_warning
 
 from tollama_chronos import onnx_backend
@@ -107,7 +106,7 @@ class ChronosAdapter:
         if handle.pipeline is None:
             raise BadInput(f"{handle.name} was unloaded")
         opts = ForecastOptions.parse(dict(batch.options))
-        backend = parse_backend(batch.options)
+        backend = opts  # its backend and precision fields (the kit's BackendChoice)
         wanted = [float(q) for q in batch.quantiles]
         if not wanted or any(not 0.0 < q < 1.0 for q in wanted):
             raise BadInput(f"quantile levels must lie strictly between 0 and 1, got {wanted}")

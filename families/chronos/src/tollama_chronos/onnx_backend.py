@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 from tollama_kit import onnx_cache
-from tollama_kit.onnx_cache import BackendChoice, parse_backend
+from tollama_kit.onnx_cache import BackendChoice
+from tollama_kit.options import parse_options
 
 from tollama_chronos.onnx_bolt import BoltOnnx
 
@@ -48,7 +49,7 @@ def prepare(kind: str, pipeline: Any, path: str, device: str, dtype: Any, option
     if dtype != torch.float32:
         return OnnxState(reason=f"the ONNX path is float32; this model is loaded as {dtype}")
     onnx = BoltOnnx(pipeline.model, path, threads=torch.get_num_threads())
-    if parse_backend(options).backend == "onnx":
+    if parse_options(options, BackendChoice).backend == "onnx":
         try:
             onnx.session("float32")
         except Exception as exc:

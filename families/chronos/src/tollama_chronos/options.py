@@ -17,6 +17,8 @@ seed                   int    0            Chronos (T5): torch seed set before e
 max_sequences          int    256          Chronos (T5): cap on series x samples per generate call
 batch_size             int    256          Bolt / Chronos-2: rows (targets + covariates) per forward pass
 dtype                  str    auto         a load option (sent with ``/v1/load``): auto, float32, bfloat16, float16
+backend                str    auto         Bolt: ``auto``, ``torch`` or ``onnx`` (the CPU fast path)
+precision              str    float32      Bolt on ONNX: ``float32`` or ``int8`` (dynamic quantisation)
 =====================  =====  ===========  ==================================================
 """
 
@@ -25,13 +27,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
+from tollama_kit.onnx_cache import BackendChoice
 from tollama_kit.options import parse_options
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Unit = Annotated[float, msgspec.Meta(ge=1e-6, le=1.0)]
 
 
-class ForecastOptions(msgspec.Struct, frozen=True, kw_only=True):
+class ForecastOptions(BackendChoice, frozen=True, kw_only=True):
+    """With ``backend`` and ``precision`` (the CPU fast path for Bolt), inherited from the kit."""
+
     context_length: Positive | None = None
     covariates_mode: Literal["strict", "best_effort"] = "best_effort"
     num_samples: Positive = 20

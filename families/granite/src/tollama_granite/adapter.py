@@ -28,11 +28,11 @@ import numpy as np
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesInput, SeriesOutput
 from tollama_kit.devices import module_bytes
 from tollama_kit.errors import BadInput, LoadFailed, Unsupported
-from tollama_kit.onnx_cache import BackendChoice, parse_backend
+from tollama_kit.onnx_cache import BackendChoice
 
 from tollama_granite import exogenous, flowstate, onnx_ttm, patchtst_fm
 from tollama_granite.conformal import SCORES, conformal_quantiles, required_windows
-from tollama_granite.options import GraniteOptions, parse_options
+from tollama_granite.options import GraniteOptions, parse_options, wire_options
 from tollama_granite.variants import expected_shape
 from tollama_granite.windows import context_windows, impute
 
@@ -129,7 +129,7 @@ class GraniteAdapter:
 
     # -- forecast ---------------------------------------------------------------------------
     def forecast(self, loaded: Loaded, batch: ForecastInput) -> ForecastOutput:
-        backend = parse_backend(batch.options)
+        backend: BackendChoice = wire_options(batch.options)
         if not isinstance(loaded.handle, Handle) and (backend.backend == "onnx" or backend.precision == "int8"):
             raise Unsupported("granite: the ONNX path (backend onnx, precision int8) serves TinyTimeMixer only")
         if isinstance(loaded.handle, flowstate.FlowStateHandle):

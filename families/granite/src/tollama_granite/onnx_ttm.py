@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 from tollama_kit import onnx_cache
-from tollama_kit.onnx_cache import BackendChoice, ExportedNetwork, GraphCache, OnnxSession, parse_backend
+from tollama_kit.onnx_cache import BackendChoice, ExportedNetwork, GraphCache, OnnxSession
+from tollama_kit.options import parse_options
 
 RECIPE = "granite-ttm-v1"  # bump when the exported wrapper or its inputs change
 
@@ -119,7 +120,7 @@ def prepare(model: Any, path: str, device: str, prefix_tuning: bool, options: An
     if device != "cpu":
         return OnnxState(reason=f"the ONNX path runs on CPU only; this model is loaded on {device}")
     ttm = TtmOnnx(model, path, threads=torch.get_num_threads(), prefix_tuning=prefix_tuning)
-    if parse_backend(options).backend == "onnx":  # else exported on the first forecast that asks for it
+    if parse_options(options, BackendChoice).backend == "onnx":  # else exported on the first forecast that asks for it
         try:
             ttm.graphs.session("float32")
         except Exception as exc:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 import msgspec
 from tollama_kit import options as kit_options
 from tollama_kit.adapter import Options
+from tollama_kit.onnx_cache import BackendChoice
 
 DEFAULT_CALIBRATION_WINDOWS = 100
 DEFAULT_MIN_CALIBRATION_CONTEXT = 64
@@ -24,7 +25,9 @@ Score = Literal["absolute_error", "error"]
 """``tollama_granite.conformal.SCORES`` (a family test keeps the two equal)."""
 
 
-class GraniteWireOptions(msgspec.Struct, frozen=True, kw_only=True):
+class GraniteWireOptions(BackendChoice, frozen=True, kw_only=True):
+    """With ``backend`` and ``precision`` (TinyTimeMixer's CPU fast path), inherited from the kit."""
+
     context_length: Positive | None = None
     """Points of history the model sees (default and cap: the model's own)."""
     covariates_mode: Literal["strict", "best_effort"] = "best_effort"

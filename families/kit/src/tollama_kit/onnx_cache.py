@@ -4,7 +4,8 @@ cached on disk and served through ONNX Runtime.
 A family that exports a network (Chronos-Bolt, TinyTimeMixer) keeps its preprocessing and its
 ``torch.onnx.export`` call; this module owns what every such family would otherwise copy:
 
-* :func:`parse_backend` — the two options, validated in one place (a wrong value is ``BadInput``);
+* :class:`BackendChoice` — the two options, as fields a family's options Struct inherits (a wrong
+  value is one ``BadInput`` from :func:`~tollama_kit.options.parse_options`);
 * :func:`cache_dir` — where graphs are written: ``TOLLAMA_ONNX_CACHE``, else
   ``$XDG_CACHE_HOME/tollama/onnx``, else ``~/.cache/tollama/onnx`` (the model store may be mounted
   read-only, so graphs never go next to the checkpoint);
@@ -30,40 +31,33 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from tollama_kit.errors import BadInput, Unsupported
+import msgspec
+
+from tollama_kit.errors import Unsupported
 
 log = logging.getLogger("tollama.onnx")
 
-BACKENDS = ("auto", "torch", "onnx")
-PRECISIONS = ("float32", "int8")
 CACHE_ENV = "TOLLAMA_ONNX_CACHE"
 _EXPORTER_DISTS = ("torch", "onnx", "onnxscript")
 
 
-@dataclass(frozen=True)
-class BackendChoice:
-    backend: str = "auto"
+class BackendChoice(msgspec.Struct, frozen=True, kw_only=True):
+    """``options.backend`` and ``options.precision``: a family that serves the ONNX path declares its
+    typed options Struct as a subclass, so the two are parsed, checked and documented (its
+    ``options.json``) with the rest of its options by :func:`tollama_kit.options.parse_options`."""
+
+    backend: Literal["auto", "torch", "onnx"] = "auto"
     """``auto`` (the family's measured rule), ``torch`` or ``onnx``."""
-    precision: str = "float32"
+    precision: Literal["float32", "int8"] = "float32"
     """``float32``, or ``int8``: ONNX Runtime's dynamic quantisation (an explicit opt-in)."""
 
-
-def parse_backend(options: Mapping[str, object]) -> BackendChoice:
-    """``options.backend`` and ``options.precision``; ``int8`` exists only on the ONNX path."""
-    backend = options.get("backend", "auto")
-    if backend not in BACKENDS:
-        raise BadInput(f"option 'backend' must be one of {list(BACKENDS)}, got {backend!r}")
-    precision = options.get("precision", "float32")
-    if precision not in PRECISIONS:
-        raise BadInput(f"option 'precision' must be one of {list(PRECISIONS)}, got {precision!r}")
-    if precision == "int8" and backend == "torch":
-        raise BadInput("option 'precision' int8 runs on the ONNX path only: use backend 'onnx' or 'auto', got 'torch'")
-    return BackendChoice(backend=str(backend), precision=str(precision))
+    def __post_init__(self) -> None:
+        if self.precision == "int8" and self.backend == "torch":
+            raise ValueError("'precision' int8 runs on the ONNX path only: use backend 'onnx' or 'auto', got 'torch'")
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:

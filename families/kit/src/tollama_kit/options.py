@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect
 
 from tollama_kit.errors import BadInput
 
@@ -39,7 +40,21 @@ def parse_options(options: Mapping[str, Any], kind: type[T]) -> T:
         name = match.group("name") if match else None
         if name is None:
             raise BadInput(f"options: {detail[:1].lower()}{detail[1:]}") from None
+        choices = _choices(kind, name)
+        if choices and detail.startswith("Invalid enum value"):
+            raise BadInput(f"option {name!r} must be one of {choices}, got {options.get(name)!r}") from None
         raise BadInput(f"option {name!r}: {detail[:1].lower()}{detail[1:]} (value {options.get(name)!r})") from None
+
+
+def _choices(kind: type[msgspec.Struct], name: str) -> list[Any]:
+    """The values a ``Literal`` option allows (``None`` left out), else ``[]``."""
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    for field in info.fields:
+        if field.name == name:
+            kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+            return [v for t in kinds if isinstance(t, msgspec.inspect.LiteralType) for v in t.values]
+    return []
 
 
 def option_names(kind: type[msgspec.Struct]) -> list[str]:
