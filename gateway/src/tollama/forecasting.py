@@ -155,7 +155,8 @@ class Forecaster:
         if p.members:
             return await self._run_ensemble(p, emit, start)
         resolved, checked = p.serving, p.checked
-        self.runtime.check(resolved.entry.family)
+        if not self.scheduler.serving(resolved.entry.family):  # a live worker's runtime is there: no stat per request
+            self.runtime.check(resolved.entry.family)
         checked.batch.key = resolved.digest  # the lease's key (ModelSpec.key): the batch is final from here
         payload = key = None
         if self.cache.enabled:
@@ -166,14 +167,14 @@ class Forecaster:
                 if hit is not None:
                     if req.keep_alive is not None and self.scheduler.is_loaded(resolved.digest):
                         # The request's keep_alive still governs a loaded model (0 unloads it); a hit never loads one.
-                        async with self.scheduler.lease(resolved.spec(self.models.store, self.device), checked.keep_alive):
+                        async with self.scheduler.lease(self.models.spec(resolved, self.device), checked.keep_alive):
                             pass
                     return self._response(p.model, resolved, checked, hit, 0.0, 0.0, start, cached=True)
             else:
                 self.cache.bypass()
         if emit:
             emit("queued")
-        spec = resolved.spec(self.models.store, self.device)
+        spec = self.models.spec(resolved, self.device)
         async with self.scheduler.lease(spec, checked.keep_alive, emit) as lease:
             if emit:
                 emit("running")

@@ -16,7 +16,7 @@ names cannot grow the number of series.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -39,6 +39,8 @@ class Metrics:
         self.requests = Counter("tollama_forecast_requests", "Forecast requests by model and HTTP status.", ["model", "status"], registry=self.registry)
         self.latency = Histogram("tollama_forecast_seconds", "Forecast latency through the gateway, by model and HTTP status.",
                                  ["model", "status"], buckets=_LATENCY, registry=self.registry)
+        self._done: dict[tuple[str, int], tuple[Any, Any]] = {}  # label children, made once each
+        self._served: dict[str, tuple[Any, Any]] = {}
         self.queue_wait = Histogram("tollama_queue_wait_seconds", "Time a forecast waited for its model (not counting a load).",
                                     ["model"], buckets=_LATENCY, registry=self.registry)
         self.load_time = Histogram("tollama_model_load_seconds", "Model load time in the worker, for requests that loaded it.",
@@ -52,15 +54,21 @@ class Metrics:
     def forecast_done(self, model: str, status: int, seconds: float, *, installed: bool = False) -> None:
         """``installed``: ``model`` is already an installed name (a response's), no look-up needed."""
         label = model if installed else self.label(model)
-        self.requests.labels(label, str(status)).inc()
-        self.latency.labels(label, str(status)).observe(seconds)
+        children = self._done.get((label, status))
+        if children is None:  # prometheus-client's labels() look-up costs microseconds: once per (model, status)
+            children = self._done[(label, status)] = (self.requests.labels(label, str(status)), self.latency.labels(label, str(status)))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def served(self, model: str, *, queue_ms: float, load_ms: float, series: int) -> None:
         """What one successful forecast's lease measured (``model`` is the installed name it answered with)."""
-        self.queue_wait.labels(model).observe(queue_ms / 1000)
+        children = self._served.get(model)
+        if children is None:
+            children = self._served[model] = (self.queue_wait.labels(model), self.batch.labels(model))
+        children[0].observe(queue_ms / 1000)
         if load_ms > 0:
             self.load_time.labels(model).observe(load_ms / 1000)
-        self.batch.labels(model).observe(series)
+        children[1].observe(series)
 
     def watch(self, scheduler: Scheduler) -> None:
         self.registry.register(_SchedulerCollector(scheduler))

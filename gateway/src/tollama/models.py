@@ -65,11 +65,22 @@ class Models:
         self.registry = registry
         self._cache: dict[str, Resolved] = {}
         self._pulled: dict[str, list[Resolved]] = {}
+        self._specs: dict[tuple[str, str, str], ModelSpec] = {}
 
     def changed(self) -> None:
         """Forget cached resolutions (after pull, delete, copy, create)."""
         self._cache.clear()
         self._pulled.clear()
+        self._specs.clear()
+
+    def spec(self, r: Resolved, device: str) -> ModelSpec:
+        """``r.spec(store, device)``, made once per resolution (its snapshot folder is built or checked
+        then, not on every request); forgotten with the resolutions."""
+        key = (r.ref.full, r.digest, device)
+        found = self._specs.get(key)
+        if found is None:
+            found = self._specs[key] = r.spec(self.store, device)
+        return found
 
     def switches(self, r: Resolved) -> bool:
         """Whether requests to ``r`` choose among its variants: only the registry entry itself,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -101,6 +102,7 @@ class Scheduler:
         self._start_locks: dict[str, asyncio.Lock] = {}
         self._load_locks: dict[str, asyncio.Lock] = {}
         self._changed = asyncio.Event()
+        self._wake_at = math.inf  # when the reaper next wakes by itself (inf: not waiting)
         self._idle = asyncio.Condition()
         self._in_flight = 0
         self._reaper: asyncio.Task[None] | None = None
@@ -234,7 +236,8 @@ class Scheduler:
                 await self._unload(slot)
             async with self._idle:
                 self._idle.notify_all()
-        self._changed.set()
+        if slot.expires_at is not None and slot.expires_at < self._wake_at:
+            self._changed.set()  # else the reaper's own wake-up comes first: no task switch per request
 
     # -- eviction -----------------------------------------------------------------------
     def _budget(self, spec: ModelSpec) -> tuple[str, int, int, int]:
@@ -322,8 +325,10 @@ class Scheduler:
             self._changed.clear()
             nxt = self.next_expiry()
             timeout = 5.0 if nxt is None else max(0.0, min(5.0, nxt - self.clock()))
+            self._wake_at = self.clock() + timeout
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=timeout)
+            self._wake_at = math.inf
             try:
                 await self.reap()
             except Exception:
@@ -339,6 +344,11 @@ class Scheduler:
         if slot.refcount == 0:
             await self._unload(slot)
         return True
+
+    def serving(self, family: str) -> bool:
+        """Whether a live worker of ``family`` is up (its runtime needs no check before a request)."""
+        worker = self._workers.get(family)
+        return worker is not None and worker.handle.alive()
 
     def running(self) -> dict[str, WorkerHandle]:
         """The workers started and not yet stopped, by family."""
