@@ -53,7 +53,8 @@ class FakeEngine:
         self.runs.append((image, options))
         return FakeContainer(options["name"], options["labels"])
 
-    def _list(self, all: bool = False, filters: dict[str, Any] | None = None) -> list[FakeContainer]:
+    def _list(self, all: bool = False, filters: dict[str, Any] | None = None, ignore_removed: bool = False) -> list[FakeContainer]:
+        assert ignore_removed, "a container removed between docker-py's listing and its inspection must not raise"
         self.list_filters.append(filters or {})
         return self.existing
 
