@@ -28,7 +28,7 @@ BODY = json.dumps({"model": "naive", "horizon": 24, "quantiles": [0.1, 0.5, 0.9]
 STEPS = [1.0] * 24
 ANSWER = ForecastResponse(model="naive:latest", digest="sha256:0", family="baseline", device="cpu", horizon=24, quantiles=[0.1, 0.5, 0.9],
                           forecasts=[SeriesForecast(id="s", mean=STEPS, quantiles={"0.1": STEPS, "0.5": STEPS, "0.9": STEPS})],
-                          warnings=[], load_ms=0.0, queue_ms=0.0, inference_ms=0.0, total_ms=0.0, created_at="2026-01-01T00:00:00Z", done=True)
+                          warnings=[], load_ms=0.0, queue_ms=0.0, inference_ms=0.0, total_ms=0.0, created_at="2026-01-01T00:00:00Z", done=True, cached=False)
 
 
 async def main(rounds: int, per_round: int) -> None:

@@ -95,6 +95,21 @@ def test_pull_forecast_parity(
         assert_close(fc["quantiles"][level], want[i], rtol=tol, atol=tol, what=f"{model} q{level}")
     assert gateway.get("/api/ps").json()["models"] == [], "keep_alive 0 unloads after the request"
 
+    # Covariates the model's entry excludes: the gateway alone applies covariates_mode (no worker reads it).
+    caps, series = entry.capabilities, request["series"][0]
+    unusable = {"static_covariates": {"site": "mauna-loa"}} if not caps.static_covariates else {}
+    if not caps.past_covariates:
+        unusable["past_covariates"] = {"co2_lag": context}
+    assert unusable, model
+    extra = {**request, "series": [{**series, **unusable}]}
+    strict = gateway.post("/api/forecast", json={**extra, "options": {"seed": 0, "covariates_mode": "strict"}})
+    assert (strict.status_code, strict.json()["code"]) == (422, "unsupported"), strict.text
+    dropped = gateway.post("/api/forecast", json=extra)
+    assert dropped.status_code == 200, dropped.text
+    assert dropped.json()["forecasts"][0]["mean"] == fc["mean"], "what the gateway drops never reaches the model"
+    for kind in unusable:
+        assert any(kind in w for w in dropped.json()["warnings"]), (kind, dropped.json()["warnings"])
+
 
 def test_chronos2_covariates_through_the_gateway(hub: HubServer, gateway: TestClient[Any], tmp_path: Path) -> None:
     """statsmodels' macrodata: real GDP with consumption (past only) and investment (known future)."""

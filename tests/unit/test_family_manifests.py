@@ -31,7 +31,8 @@ def test_every_listed_family_declares_options_and_catalogue_models_of_its_own() 
     assert set(names) >= {"baseline", "chronos", "granite", "sundial", "timesfm", "tirex", "toto", "uni2ts"}
     for manifest in listed(discover([ROOT / "families"])):
         assert manifest.option_names, f"{manifest.name}: no options.json"
-        assert "covariates_mode" in manifest.option_names
+        # covariate policy is the gateway's alone: no family reads covariates_mode
+        assert "covariates_mode" not in manifest.option_names, manifest.name
         named = [manifest.default_model, *(r.model for r in manifest.detect if r.model), *(c.model for c in manifest.check)]
         for model in named:
             entry = REGISTRY.get(str(model))

@@ -196,3 +196,28 @@ def test_a_covariate_in_both_forms_is_one_known_future_covariate() -> None:
     joined = batch(SeriesIn(id="a", target=[1, 2, 3], past_covariates={"p": [5, 6, 7]}, future_covariates={"x": [1, 2, 3, 4, 5], "c": ["u", "v", "u", "v", "v"]}))
     assert split.future_covariates == joined.future_covariates and set(split.future_covariates) == {"x", "c"}
     assert split.past_covariates == joined.past_covariates and set(split.past_covariates) == {"p"}
+
+
+@pytest.mark.parametrize("mode", ["best_effort", "strict"])
+def test_covariate_policy_is_applied_here_and_never_sent_to_a_worker(mode: str) -> None:
+    """The gateway alone applies covariates_mode: best_effort drops what the capabilities exclude (with a
+    warning naming it), strict refuses it, and the worker's batch carries neither the unusable inputs nor the mode."""
+    from tollama.errors import UnsupportedFeature
+    from tollama.registry import Capabilities
+    from tollama.schema import ForecastRequest, Options, SeriesIn
+    from tollama.validation import validate
+
+    caps = Capabilities(max_context=512, max_horizon=64, future_covariates=True)  # numeric known-future covariates only
+    series = SeriesIn(id="a", target=[1, 2, 3], past_covariates={"p": [5, 6, 7]}, future_covariates={"f": [1, 2, 3, 4, 5], "c": ["u"] * 5},
+                      static_covariates={"site": "x"})
+    req = ForecastRequest(model="m", horizon=2, series=[series], options=Options(covariates_mode=mode))  # type: ignore[arg-type]
+    if mode == "strict":
+        with pytest.raises(UnsupportedFeature, match="past covariates"):
+            validate(req, "m", caps, {}, max_series=10)
+        return
+    checked = validate(req, "m", caps, {}, max_series=10)
+    sent = checked.batch.series[0]
+    assert (set(sent.past_covariates), set(sent.future_covariates), sent.static_covariates) == (set(), {"f"}, {})
+    assert "covariates_mode" not in checked.batch.options
+    for name in ("p", "c", "static covariates"):
+        assert any(name in w for w in checked.warnings), (name, checked.warnings)

@@ -189,13 +189,13 @@ def test_seasonal_model_without_freq_warns(worker: TestClient[Any], airline: np.
 
 
 def test_bad_options_are_bad_input(worker: TestClient[Any], airline: np.ndarray) -> None:
-    for options in ({"season_length": 0}, {"context_length": "many"}, {"covariates_mode": "lenient"}):
+    for options in ({"season_length": 0}, {"context_length": "many"}):
         resp = _call(worker, "naive", [_series("air", airline)], 4, options=options)
         assert resp.status_code == 400, options
         assert _error(resp).code == "bad_input"
 
 
-# -- covariates: not used; strict refuses, best effort drops with a warning -------------------
+# -- covariates: not used; the gateway drops or refuses them, a worker that gets them refuses ---
 def _macro_series(macrodata: Any, horizon: int) -> tuple[np.ndarray, wire.Series]:
     y = macrodata["realgdp"].to_numpy(np.float32)[:-horizon]
     n = len(y)
@@ -212,22 +212,14 @@ def _macro_series(macrodata: Any, horizon: int) -> tuple[np.ndarray, wire.Series
     return y, series
 
 
-def test_covariates_best_effort_are_dropped_with_warnings(worker: TestClient[Any], macrodata: Any) -> None:
-    y, series = _macro_series(macrodata, 8)
-    result, [(mean, q)] = _forecast(worker, "auto-theta", [series], 8, freq="QS")
-    for kind in ("past_covariates", "future_covariates", "static_covariates"):
-        assert any(kind in w for w in result.warnings), result.warnings
-    _, [(plain_mean, plain_q)] = _forecast(worker, "auto-theta", [_series("gdp", y)], 8, freq="QS")
-    np.testing.assert_array_equal(mean, plain_mean)
-    np.testing.assert_array_equal(q, plain_q)
-
-
-def test_covariates_strict_is_unsupported(worker: TestClient[Any], macrodata: Any) -> None:
+@pytest.mark.parametrize("options", [{}, {"covariates_mode": "best_effort"}, {"covariates_mode": "strict"}])
+def test_covariates_that_reach_the_worker_are_refused(worker: TestClient[Any], macrodata: Any, options: dict) -> None:
+    # The gateway alone applies covariates_mode (the baselines declare no covariates); the worker ignores it.
     _, series = _macro_series(macrodata, 8)
-    resp = _call(worker, "auto-theta", [series], 8, freq="QS", options={"covariates_mode": "strict"})
+    resp = _call(worker, "auto-theta", [series], 8, freq="QS", options=options)
     assert resp.status_code == 422
     err = _error(resp)
-    assert err.code == "unsupported" and "past_covariates" in err.message
+    assert err.code == "unsupported" and "past covariates ['realcons']" in err.message, err.message
 
 
 # -- missing values, short series, limits ----------------------------------------------------

@@ -13,7 +13,7 @@ from checkpoints import FLOWSTATE, MODELS, PATCHTST_FM, build
 from direct_quantile_models import direct_forecast
 from tollama_kit.adapter import ForecastInput, SeriesInput
 from tollama_kit.contract import ContractCase, WorkerContract
-from tollama_kit.errors import BadInput
+from tollama_kit.errors import BadInput, Unsupported
 
 pytestmark = [
     pytest.mark.family("granite"),
@@ -179,6 +179,18 @@ def test_patchtst_fm_window_holds_history_and_horizon(adapter, loaded, co2) -> N
 def test_all_missing_target_is_bad_input(adapter, loaded, model) -> None:
     with pytest.raises(BadInput, match="no observed value"):
         _call(adapter, loaded[model], {"a": np.full(100, np.nan)}, 12, freq="D")
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("kind", ["past", "future", "static"])
+def test_covariates_that_reach_the_adapter_are_refused_not_ignored(adapter, loaded, co2, model, kind) -> None:
+    # FlowState and PatchTST-FM read the targets only; their entries declare no covariates, so the gateway
+    # drops or refuses them, and the adapter refuses any it still gets rather than ignoring them.
+    n = 128
+    given = {"static": {"site": "a"}}.get(kind, {"x": np.arange(n + (12 if kind == "future" else 0), dtype=np.float32)})
+    series = SeriesInput(id="a", target=np.asarray(co2[-n:], np.float32)[None], **{f"{kind}_covariates": given})
+    with pytest.raises(Unsupported, match=rf"{kind} covariates \['{next(iter(given))}'\]"):
+        adapter.forecast(loaded[model], ForecastInput(12, (0.1, 0.5, 0.9), [series], freq="W"))
 
 
 def test_load_dispatches_on_the_checkpoints_model_type(adapter, ckpts) -> None:

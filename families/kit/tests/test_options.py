@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 import pytest
 from tollama_kit.errors import BadInput, Unsupported
-from tollama_kit.notes import Notes, drop_unusable
+from tollama_kit.notes import refuse_unusable
 from tollama_kit.options import option_names, parse_options
 
 
@@ -51,11 +51,7 @@ def test_option_names_are_the_struct_fields() -> None:
     assert option_names(Example) == ["num_samples", "samples_per_batch", "flag", "covariates_mode"]
 
 
-def test_unusable_inputs_are_dropped_with_one_warning_or_refused_when_strict() -> None:
-    notes = Notes()
-    for _ in range(2):
-        drop_unusable("toto", "Toto", "static covariates", ["b", "a"], strict=False, notes=notes)
-    drop_unusable("toto", "Toto", "static covariates", [], strict=True, notes=notes)
-    assert notes.items == ["toto: static covariates ['a', 'b'] cannot be used by Toto; they were ignored"]
-    with pytest.raises(Unsupported, match=r"covariates_mode=strict"):
-        drop_unusable("toto", "Toto", "categorical covariates", ["c"], strict=True, notes=notes)
+def test_unusable_inputs_that_reach_an_adapter_are_refused_naming_them() -> None:
+    refuse_unusable("toto", "Toto", "static covariates", [])  # nothing to refuse
+    with pytest.raises(Unsupported, match=r"toto: static covariates \['a', 'b'\] cannot be used by Toto"):
+        refuse_unusable("toto", "Toto", "static covariates", ["b", "a"])

@@ -199,28 +199,22 @@ def _macro_series(macrodata: dict[str, np.ndarray], horizon: int) -> SeriesInput
     )
 
 
-def test_covariates_strict_is_unsupported_naming_them(adapter, loaded, macrodata) -> None:
+@pytest.mark.parametrize("mode", [None, "best_effort", "strict"])
+def test_covariates_that_reach_the_adapter_are_refused_naming_them(adapter, loaded, macrodata, mode) -> None:
+    # The gateway alone applies covariates_mode (its models declare no covariates); the adapter ignores it.
+    options = {"covariates_mode": mode} if mode else {}
     with pytest.raises(Unsupported, match="realinv") as info:
-        _fc(adapter, loaded, [_macro_series(macrodata, 8)], horizon=8, covariates_mode="strict")
-    assert "realcons" in info.value.message
-    assert "country" in info.value.message
+        _fc(adapter, loaded, [_macro_series(macrodata, 8)], horizon=8, **options)
+    for name in ("realcons", "quarter", "country"):
+        assert name in info.value.message
 
 
-def test_covariates_best_effort_are_dropped_with_a_warning(adapter, loaded, macrodata) -> None:
-    with_cov = _fc(adapter, loaded, [_macro_series(macrodata, 8)], horizon=8)
-    plain = _fc(adapter, loaded, [_uni("gdp", macrodata["realgdp"][:-8])], horizon=8)
-    np.testing.assert_array_equal(with_cov.series[0].mean, plain.series[0].mean)
-    assert any("realinv" in w and "realcons" in w and "ignored" in w for w in with_cov.warnings)
-    assert not plain.warnings
-
-
-def test_strict_covariates_are_unsupported_through_the_worker(worker, macrodata) -> None:
+def test_covariates_are_unsupported_through_the_worker(worker, macrodata) -> None:
     y = macrodata["realgdp"][:100]
     batch = wire.ForecastBatch(
         key="k",
         horizon=4,
         quantiles=[0.5],
-        options={"covariates_mode": "strict"},
         series=[
             wire.Series(
                 id="gdp", target=pack(y), length=100, past_covariates={"realinv": pack(macrodata["realinv"][:100])}
@@ -299,7 +293,6 @@ def test_multivariate_targets_are_forecast_per_variate(adapter, loaded, macrodat
         ({"num_samples": 0}, "num_samples"),
         ({"num_samples": "many"}, "num_samples"),
         ({"seed": 1.5}, "seed"),
-        ({"covariates_mode": "loose"}, "covariates_mode"),
         ({"context_length": 0}, "context_length"),
     ],
 )

@@ -111,26 +111,16 @@ def test_off_grid_levels_are_interpolated_with_a_warning(worker: Any, checkpoint
 
 
 # -- covariates TiRex-2 cannot use ---------------------------------------------------------------
-def test_categorical_and_static_covariates_are_dropped_with_a_warning(worker: Any, co2: np.ndarray) -> None:
-    y = co2[-96:]
-    kinds = {"past": {"season": ["w"] * len(y)}, "static": {"site": "mauna-loa"}}
-    ours, warnings = _forecast(worker, [_wire_series("a", y, **kinds)], 12)
-    plain, _ = _forecast(worker, [_wire_series("a", y)], 12)
-    np.testing.assert_array_equal(ours[0]["mean"], plain[0]["mean"])
-    assert any("categorical covariates ['season']" in w for w in warnings), warnings
-    assert any("static covariates ['site']" in w for w in warnings), warnings
+UNUSABLE = [
+    ({"past": {"season": ["w"] * 96}}, "categorical covariates ['season']"),
+    ({"future": {"holiday": ["no"] * 108}}, "categorical covariates ['holiday']"),
+    ({"static": {"site": 1.0}}, "static covariates ['site']"),
+]
 
 
-@pytest.mark.parametrize(
-    ("kinds", "named"),
-    [({"future": {"holiday": ["no"] * 108}}, "holiday"), ({"static": {"site": 1.0}}, "site")],
-)
-def test_strict_mode_refuses_unusable_covariates(worker: Any, co2: np.ndarray, kinds: dict, named: str) -> None:
-    resp = _post(worker, [_wire_series("a", co2[-96:], **kinds)], 12, {"covariates_mode": "strict"})
-    assert resp.status_code == 422, resp.content
-    error = _error(resp)
-    assert error.code == "unsupported"
-    assert named in error.message
+@pytest.mark.parametrize(("kinds", "named"), UNUSABLE)
+def test_unusable_covariates_that_reach_the_worker_are_refused(worker: Any, co2: np.ndarray, kinds: dict, named: str) -> None:
+    CALLS.assert_refused(worker, [_wire_series("a", co2[-96:], **kinds)], 12, named)
 
 
 # -- family traps ---------------------------------------------------------------------------------
@@ -216,7 +206,6 @@ def test_missing_values_are_passed_as_nan_and_forecast(worker: Any, checkpoint: 
         ({"tta_sign_flip": "yes"}, "tta_sign_flip"),
         ({"context_length": 0}, "context_length"),
         ({"batch_size": 1.5}, "'batch_size'"),
-        ({"covariates_mode": "loose"}, "covariates_mode"),
     ],
 )
 def test_bad_options_are_bad_input(worker: Any, co2: np.ndarray, options: dict, message: str) -> None:

@@ -123,26 +123,16 @@ def test_covariates_match_and_change_the_forecast(worker: Any, checkpoint: str, 
 
 
 # -- covariates Toto cannot use -----------------------------------------------------------------
-def test_categorical_and_static_covariates_are_dropped_with_a_warning(worker: Any, co2: np.ndarray) -> None:
-    y = co2[-96:]
-    kinds = {"past": {"season": ["w"] * len(y)}, "static": {"site": "mauna-loa"}}
-    ours, warnings = _forecast(worker, [_wire_series("a", y, **kinds)], 12, OPTS)
-    plain, _ = _forecast(worker, [_wire_series("a", y)], 12, OPTS)
-    np.testing.assert_array_equal(ours[0]["mean"], plain[0]["mean"])
-    assert any("categorical covariates ['season']" in w for w in warnings), warnings
-    assert any("static covariates ['site']" in w for w in warnings), warnings
+UNUSABLE = [
+    ({"past": {"season": ["w"] * 96}}, "categorical covariates ['season']"),
+    ({"future": {"holiday": ["no"] * 108}}, "categorical covariates ['holiday']"),
+    ({"static": {"site": 1.0}}, "static covariates ['site']"),
+]
 
 
-@pytest.mark.parametrize(
-    ("kinds", "named"),
-    [({"future": {"holiday": ["no"] * 108}}, "holiday"), ({"static": {"site": 1.0}}, "site")],
-)
-def test_strict_mode_refuses_unusable_covariates(worker: Any, co2: np.ndarray, kinds: dict, named: str) -> None:
-    resp = _post(worker, [_wire_series("a", co2[-96:], **kinds)], 12, {**OPTS, "covariates_mode": "strict"})
-    assert resp.status_code == 422, resp.content
-    error = _error(resp)
-    assert error.code == "unsupported"
-    assert named in error.message
+@pytest.mark.parametrize(("kinds", "named"), UNUSABLE)
+def test_unusable_covariates_that_reach_the_worker_are_refused(worker: Any, co2: np.ndarray, kinds: dict, named: str) -> None:
+    CALLS.assert_refused(worker, [_wire_series("a", co2[-96:], **kinds)], 12, named, OPTS)
 
 
 # -- family traps ---------------------------------------------------------------------------------
@@ -245,7 +235,6 @@ def test_missing_values_are_masked_not_zeros(worker: Any, co2: np.ndarray) -> No
     [
         ({"num_samples": 64, "samples_per_batch": 10}, 12, "must divide"),
         ({"num_samples": "many"}, 12, "'num_samples'"),
-        ({"covariates_mode": "loose"}, 12, "covariates_mode"),
         ({}, 1025, "horizon"),
     ],
 )

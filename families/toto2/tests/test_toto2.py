@@ -116,26 +116,11 @@ def test_missing_values_are_masked_and_forecast(worker: Any, checkpoint: str, co
 
 
 # -- covariates Toto 2.0 cannot use --------------------------------------------------------------
-def test_covariates_are_dropped_with_a_warning(worker: Any, macro: dict) -> None:
+@pytest.mark.parametrize("kind", ["past", "future", "static"])
+def test_covariates_that_reach_the_worker_are_refused(worker: Any, macro: dict, kind: str) -> None:
     y = macro["realgdp"][:-8]
-    kinds = {"past": {"unemp": macro["unemp"][:-8]}, "future": {"cpi": macro["cpi"]}, "static": {"country": "us"}}
-    ours, warnings = _forecast(worker, [_wire_series("a", y, **kinds)], 8)
-    plain, _ = _forecast(worker, [_wire_series("a", y)], 8)
-    np.testing.assert_array_equal(ours[0]["mean"], plain[0]["mean"])
-    for kind, name in (("past", "unemp"), ("future", "cpi"), ("static", "country")):
-        assert any(f"{kind} covariates ['{name}']" in w for w in warnings), warnings
-
-
-@pytest.mark.parametrize(
-    ("kinds", "named"),
-    [({"future": {"holiday": ["no"] * 108}}, "holiday"), ({"static": {"site": 1.0}}, "site")],
-)
-def test_strict_mode_refuses_covariates(worker: Any, co2: np.ndarray, kinds: dict, named: str) -> None:
-    resp = _post(worker, [_wire_series("a", co2[-96:], **kinds)], 12, {"covariates_mode": "strict"})
-    assert resp.status_code == 422, resp.content
-    error = _error(resp)
-    assert error.code == "unsupported"
-    assert named in error.message
+    given = {"past": {"unemp": macro["unemp"][:-8]}, "future": {"cpi": macro["cpi"]}, "static": {"country": "us"}}[kind]
+    CALLS.assert_refused(worker, [_wire_series("a", y, **{kind: given})], 8, f"{kind} covariates ['{next(iter(given))}']")
 
 
 # -- family traps ---------------------------------------------------------------------------------
@@ -208,7 +193,6 @@ def test_forecasts_do_not_depend_on_the_batch(worker: Any, co2: np.ndarray, macr
         ({"decode_block_size": PATCH + 1}, "multiple of the patch size"),
         ({"context_length": 0}, "context_length"),
         ({"decode_block_size": 1.5}, "decode_block_size"),
-        ({"covariates_mode": "loose"}, "covariates_mode"),
     ],
 )
 def test_bad_options_are_bad_input(worker: Any, co2: np.ndarray, options: dict, message: str) -> None:

@@ -302,7 +302,6 @@ def validate(
     if truncated:
         warnings.append(f"{truncated} series were longer than the context of {context_limit} and were truncated to their last {context_limit} values")
     opts = {k: v for k, v in eff.options.items() if isinstance(v, (str, int, float, bool)) and k != "context_length" and k not in GATEWAY_OPTIONS}
-    opts["covariates_mode"] = mode
     opts["context_length"] = context_limit
     batch = wire.ForecastBatch(key="", horizon=horizon, quantiles=list(eff.quantiles), series=series, freq=timeline.batch_freq, options=opts)
     names = _metric_names(req, eff.quantiles, any(o.actuals is not None for o in outputs), warnings)

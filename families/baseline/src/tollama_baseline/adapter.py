@@ -27,6 +27,7 @@ import numpy as np
 from statsforecast.models import AutoETS, AutoTheta, Naive, SeasonalNaive
 from tollama_kit.adapter import ForecastInput, ForecastOutput, Loaded, Options, SeriesInput, SeriesOutput
 from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.notes import refuse_unusable
 from tollama_kit.options import parse_options
 
 from tollama_baseline.options import BaselineOptions
@@ -94,7 +95,6 @@ class Settings:
 
     season_length: int
     context_length: int | None
-    strict: bool
 
 
 def resolve_model(name: str, path: str) -> ModelSpec:
@@ -123,8 +123,7 @@ def settings_for(spec: ModelSpec, freq: str | None, options: dict[str, Any], war
                 why = f"frequency {freq!r} is not one it knows" if freq else "the request has no frequency"
                 warn.append(f"{spec.name}: season length 1 (no seasonality) because {why}; set option season_length")
     context = opts.context_length if opts.context_length is not None else spec.default_context
-    return Settings(season_length=season if spec.seasonal else 1, context_length=context,
-                    strict=opts.covariates_mode == "strict")
+    return Settings(season_length=season if spec.seasonal else 1, context_length=context)
 
 
 def quantile_keys(quantiles: Sequence[float]) -> tuple[list[float], list[str]]:
@@ -164,20 +163,11 @@ def clean_target(y: np.ndarray, where: str, warn: list[str]) -> np.ndarray:
     return y
 
 
-def check_covariates(spec: ModelSpec, series: SeriesInput, strict: bool, warn: list[str]) -> None:
-    kinds = [
-        (kind, names)
-        for kind, names in (
-            ("past_covariates", sorted(series.past_covariates)),
-            ("future_covariates", sorted(series.future_covariates)),
-            ("static_covariates", sorted(series.static_covariates)),
-        )
-        if names
-    ]
-    for kind, names in kinds:
-        if strict:
-            raise Unsupported(f"{spec.name} does not use {kind} ({names}); covariates_mode is strict")
-        warn.append(f"{spec.name} does not use {kind}; ignored {names} for series {series.id!r}")
+def check_covariates(spec: ModelSpec, series: SeriesInput) -> None:
+    """The baselines read no covariates, and their entries declare none: the gateway drops or refuses
+    them, so any that reach the worker are refused."""
+    for kind, names in (("past", series.past_covariates), ("future", series.future_covariates), ("static", series.static_covariates)):
+        refuse_unusable(FAMILY, f"{spec.name} (series {series.id!r})", f"{kind} covariates", list(names))
 
 
 class BaselineAdapter:
@@ -231,7 +221,7 @@ class BaselineAdapter:
         keys: list[str],
         warn: list[str],
     ) -> SeriesOutput:
-        check_covariates(spec, series, cfg.strict, warn)
+        check_covariates(spec, series)
         means, quants = [], []
         for row in range(series.n_targets):
             where = f"series {series.id!r}" + (f" variate {row}" if series.n_targets > 1 else "")

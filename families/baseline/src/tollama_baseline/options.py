@@ -4,7 +4,7 @@ into ``families/baseline/options.json`` for the gateway). Imports only msgspec."
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -19,4 +19,3 @@ class BaselineOptions(msgspec.Struct, frozen=True, kw_only=True):
     """The seasonal period; default: the request frequency's (1, no seasonality, when unknown)."""
     context_length: Steps | None = None
     """Fit on at most the last N points (default: the model's own default context)."""
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"

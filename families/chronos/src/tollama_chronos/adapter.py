@@ -119,7 +119,6 @@ class ChronosAdapter:
             batch.series,
             horizon=batch.horizon,
             context_length=context_length,
-            opts=opts,
             kind=handle.kind,
             model=handle.name,
         )

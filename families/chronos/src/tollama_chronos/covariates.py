@@ -1,21 +1,22 @@
-"""Context trimming and the covariate policy: what each Chronos kind can use, and what it drops.
+"""Context trimming and the covariates each Chronos kind can use.
 
 Chronos (T5) and Chronos-Bolt are univariate and take no covariates. Chronos-2 takes
 past-only and known-future covariates (numeric and categorical) and multivariate targets;
-it has no static covariates. A covariate the model cannot use is an :class:`Unsupported`
-error with ``covariates_mode=strict``; otherwise it is dropped and a warning says so.
+it has no static covariates. The catalogue entries say so, and the gateway drops
+(``covariates_mode=best_effort``) or refuses (``strict``) what they exclude before a worker
+sees the batch; a covariate that still reaches the adapter and cannot be used is refused
+(``tollama_kit.notes.refuse_unusable``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 from tollama_kit.adapter import SeriesInput
-from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.errors import BadInput
+from tollama_kit.notes import refuse_unusable
 
-from tollama_chronos.options import ForecastOptions
 
 KIND_LABELS = {"t5": "Chronos (T5)", "bolt": "Chronos-Bolt", "chronos2": "Chronos-2"}
 
@@ -35,25 +36,20 @@ class Prepared:
         return int(self.target.shape[0])
 
 
-def _names(kind: str, values: Iterable[str]) -> str:
-    return f"{kind} covariates {sorted(values)}"
-
-
 def is_categorical(values: np.ndarray) -> bool:
     return values.dtype == object or values.dtype.kind in "USO"
 
 
 def prepare(
-    series: list[SeriesInput], *, horizon: int, context_length: int, opts: ForecastOptions, kind: str, model: str
+    series: list[SeriesInput], *, horizon: int, context_length: int, kind: str, model: str
 ) -> tuple[list[Prepared], list[str]]:
-    """Trim every series to the last ``context_length`` points and apply the covariate policy."""
+    """Trim every series to the last ``context_length`` points and take the covariates the kind uses."""
     label = f"{model} ({KIND_LABELS[kind]})"
     uses = {
         "past": kind == "chronos2",
         "future": kind == "chronos2",
         "static": False,
     }
-    dropped: dict[str, set[str]] = {"past": set(), "future": set(), "static": set()}
     out: list[Prepared] = []
     split_multivariate = []
     for s in series:
@@ -83,13 +79,7 @@ def prepare(
             if not values:
                 continue
             if not uses[group]:
-                if opts.strict:
-                    raise Unsupported(
-                        f"{label} cannot use {_names(group, values)} (series {s.id!r}); "
-                        "send covariates_mode=best_effort to drop them"
-                    )
-                dropped[group].update(values)
-                continue
+                refuse_unusable("chronos", f"{label} (series {s.id!r})", f"{group} covariates", list(values))
             for name, raw in values.items():
                 arr = np.asarray(raw)
                 if not is_categorical(arr):
@@ -112,11 +102,7 @@ def prepare(
             split_multivariate.append(s.id)
         out.append(prepared)
 
-    warnings = [
-        f"{label} cannot use {_names(group, names)}; they were dropped (covariates_mode=best_effort)"
-        for group, names in dropped.items()
-        if names
-    ]
+    warnings = []
     if split_multivariate:
         warnings.append(
             f"{label} is univariate: the target variates of series {split_multivariate} were forecast independently"

@@ -5,8 +5,6 @@ kit's typed options Struct (its JSON schema is generated into ``families/chronos
 name                   type   default      meaning
 =====================  =====  ===========  ==================================================
 context_length         int    model max    use at most the last N points of each series
-covariates_mode        str    best_effort  ``strict``: a covariate the model cannot use is an
-                                           error; ``best_effort``: it is dropped with a warning
 num_samples            int    20           Chronos (T5): sample paths per series
 temperature            float  model cfg    Chronos (T5): sampling temperature
 top_k                  int    model cfg    Chronos (T5): top-k sampling
@@ -38,7 +36,6 @@ class ForecastOptions(BackendChoice, frozen=True, kw_only=True):
     """With ``backend`` and ``precision`` (the CPU fast path for Bolt), inherited from the kit."""
 
     context_length: Positive | None = None
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"
     num_samples: Positive = 20
     temperature: Annotated[float, msgspec.Meta(ge=1e-6)] | None = None
     top_k: Positive | None = None
@@ -48,10 +45,6 @@ class ForecastOptions(BackendChoice, frozen=True, kw_only=True):
     batch_size: Positive = 256
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """Read at load (``adapter._dtype``); listed here so the gateway knows the family takes it."""
-
-    @property
-    def strict(self) -> bool:
-        return self.covariates_mode == "strict"
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> ForecastOptions:

@@ -7,8 +7,8 @@ otherwise TinyTimeMixer (this module). Each is loaded through its library class'
 Flow of one TinyTimeMixer ``forecast`` call:
 
 * the horizon must fit the loaded variant's prediction length (else ``BadInput``);
-* covariates the model cannot use (static, categorical) are refused (``covariates_mode=strict``)
-  or dropped with a warning;
+* covariates the model cannot use (static, categorical; its entries declare neither, so the gateway
+  drops or refuses them) are refused when they still arrive;
 * series without covariates go through one batched tensor forward pass (channels are independent
   in TinyTimeMixer, so every target variate of every series is one row), together with the
   calibration windows their conformal quantiles need;
@@ -144,7 +144,7 @@ class GraniteAdapter:
                 f"horizon {batch.horizon} requested: use a granite-ttm-r2 variant with a longer horizon"
             )
         warnings: list[str] = []
-        plans = [self._triage(s, opts, warnings) for s in batch.series]
+        plans = [self._triage(s, opts) for s in batch.series]
         outputs: dict[int, SeriesOutput] = {}
         plain = [i for i, p in enumerate(plans) if not p.control and not p.conditional]
         if plain:
@@ -161,7 +161,7 @@ class GraniteAdapter:
                 outputs[i] = self._forecast_exogenous(handle, batch, plans[i], opts, warnings)
         return ForecastOutput(series=[outputs[i] for i in range(len(plans))], warnings=list(dict.fromkeys(warnings)))
 
-    def _triage(self, s: SeriesInput, opts: GraniteOptions, warnings: list[str]) -> _Plan:
+    def _triage(self, s: SeriesInput, opts: GraniteOptions) -> _Plan:
         refused: list[str] = []
         if s.static_covariates:
             refused.append(f"static covariates {sorted(s.static_covariates)} (TinyTimeMixer has no static input)")
@@ -177,10 +177,8 @@ class GraniteAdapter:
         if categorical:
             refused.append(f"categorical covariates {categorical} (only numeric covariates are supported)")
         if refused:
-            text = f"granite: series {s.id!r}: " + "; ".join(refused)
-            if opts.covariates_mode == "strict":
-                raise Unsupported(text + " — covariates_mode is strict")
-            warnings.append(text + " — dropped (covariates_mode best_effort)")
+            raise Unsupported(f"granite: series {s.id!r}: " + "; ".join(refused) + " cannot be used; the gateway drops or "
+                              "refuses them by the model's capabilities (options.covariates_mode)")
         return _Plan(series=s, control=control, conditional=conditional)
 
     # -- no covariates: one batched tensor pass -------------------------------------------

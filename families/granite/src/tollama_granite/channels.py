@@ -13,15 +13,20 @@ from typing import Any
 import numpy as np
 from tollama_kit.adapter import ForecastInput, ForecastOutput, SeriesOutput
 from tollama_kit.errors import BadInput
+from tollama_kit.notes import refuse_unusable
 from tollama_kit.quantiles import interpolate, interpolation_warning
 
 # (past_values (B, T, 1) on the model's device) -> the library's output (prediction_outputs, quantile_outputs)
 Call = Callable[[Any], Any]
 
 
-def cut_rows(batch: ForecastInput, width: int) -> list[np.ndarray]:
+def cut_rows(batch: ForecastInput, width: int, model: str) -> list[np.ndarray]:
+    """The rows ``model`` forecasts. It reads no covariates (its catalogue entry declares none, so the
+    gateway drops or refuses them): any that reach it are refused rather than silently ignored."""
     rows = []
     for s in batch.series:
+        for kind, names in (("past", s.past_covariates), ("future", s.future_covariates), ("static", s.static_covariates)):
+            refuse_unusable("granite", f"{model} (series {s.id!r})", f"{kind} covariates", list(names))
         for c in range(s.n_targets):
             values = s.target[c, -width:]
             if not np.isfinite(values).any():

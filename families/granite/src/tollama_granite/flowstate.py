@@ -141,7 +141,7 @@ def forecast(handle: FlowStateHandle, batch: ForecastInput) -> ForecastOutput:
             f"{handle.name} forecasts at most {most} steps at scale_factor {opts.scale_factor:g}; horizon "
             f"{horizon} requested"
         )
-    rows = channels.cut_rows(batch, min(history, opts.context_length))
+    rows = channels.cut_rows(batch, min(history, opts.context_length), handle.name)
 
     def call(x: Any) -> Any:
         return handle.model(past_values=x, prediction_length=horizon, scale_factor=opts.scale_factor,

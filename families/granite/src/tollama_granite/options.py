@@ -30,7 +30,6 @@ class GraniteWireOptions(BackendChoice, frozen=True, kw_only=True):
 
     context_length: Positive | None = None
     """Points of history the model sees (default and cap: the model's own)."""
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"
     impute: Impute = "linear"
     calibration_windows: Annotated[int, msgspec.Meta(ge=0)] = DEFAULT_CALIBRATION_WINDOWS
     min_calibration_context: Positive = DEFAULT_MIN_CALIBRATION_CONTEXT
@@ -48,7 +47,6 @@ class GraniteOptions:
 
     context_length: int
     """Points of history the model sees (at most the variant's context length)."""
-    covariates_mode: str
     impute: str
     calibration_windows: int
     min_calibration_context: int
@@ -66,7 +64,6 @@ def parse_options(options: Options, model_context: int) -> GraniteOptions:
     context = min(raw.context_length or model_context, model_context)
     return GraniteOptions(
         context_length=context,
-        covariates_mode=raw.covariates_mode,
         impute=raw.impute,
         calibration_windows=raw.calibration_windows,
         min_calibration_context=min(raw.min_calibration_context, context),

@@ -65,7 +65,7 @@ def forecast(handle: PatchTSTFMHandle, batch: ForecastInput) -> ForecastOutput:
     raw = wire_options(batch.options)
     width = min(history, raw.context_length or history)
     batch_size = raw.batch_size or DEFAULT_BATCH_SIZE
-    rows = channels.cut_rows(batch, width)
+    rows = channels.cut_rows(batch, width, handle.name)
 
     def call(x: Any) -> Any:
         return handle.model(past_values=x, prediction_length=horizon)

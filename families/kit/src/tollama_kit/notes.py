@@ -1,10 +1,11 @@
-"""Warnings an adapter collects over one forecast call, and the drop-or-refuse step for inputs a
-model cannot take.
+"""Warnings an adapter collects over one forecast call, and the refusal of inputs a model cannot take.
 
-The gateway decides covariate policy (``covariates_mode``) before a worker sees a batch: under
-``best_effort`` it drops what the model's capabilities exclude, with a warning, and under
-``strict`` it refuses the request. What still reaches an adapter and cannot be used (a worker
-called directly, a capability entry wider than the adapter) goes through :func:`drop_unusable`.
+Covariate policy lives in the gateway alone: its validation drops what a model's capabilities
+exclude (``covariates_mode: best_effort``, with a warning) or refuses the request (``strict``)
+before a worker sees the batch, and no worker reads ``covariates_mode``. What still reaches an
+adapter and cannot be used (a worker called directly, a capability entry wider than the adapter)
+is a batch the gateway did not validate for this model: :func:`refuse_unusable` answers it with
+``Unsupported`` (422) naming the inputs, never a silent guess.
 """
 
 from __future__ import annotations
@@ -32,13 +33,12 @@ class Notes:
         return list(self._seen)
 
 
-def drop_unusable(family: str, model: str, kind: str, names: Iterable[str], *, strict: bool, notes: Notes) -> None:
+def refuse_unusable(family: str, model: str, kind: str, names: Iterable[str]) -> None:
     """Inputs ``names`` of ``kind`` (e.g. ``"static covariates"``) that ``model`` cannot use:
-    refused with :class:`Unsupported` when ``strict``, else ignored with one warning."""
+    :class:`Unsupported`, naming them (nothing when ``names`` is empty)."""
     found = sorted(names)
-    if not found:
-        return
-    message = f"{family}: {kind} {found} cannot be used by {model}"
-    if strict:
-        raise Unsupported(message + " (covariates_mode=strict)")
-    notes.add(message + "; they were ignored")
+    if found:
+        raise Unsupported(
+            f"{family}: {kind} {found} cannot be used by {model}; the gateway drops or refuses them by the "
+            "model's capabilities (options.covariates_mode), so a worker never receives them"
+        )

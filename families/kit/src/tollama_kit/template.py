@@ -52,14 +52,13 @@ _OPTIONS = '''"""The forecast options of the {name} family (the kit converts the
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True):
     context_length: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"
 '''
 
 _ADAPTER = '''"""The {name} family's adapter: the last observed value of each target, for every step and level."""

@@ -125,6 +125,17 @@ class WorkerCalls:
             out.append({"id": s.id, "mean": mean, "quantiles": q})
         return out, result.warnings
 
+    def assert_refused(self, client: Any, series: list[wire.Series], horizon: int, named: str,
+                       options: dict[str, Any] | None = None) -> None:
+        """A batch carrying inputs the model cannot use is 422 ``unsupported`` naming them (``named``),
+        whatever ``covariates_mode`` says: the gateway alone applies that policy, the worker never reads it."""
+        for mode in (None, "best_effort", "strict"):
+            resp = self.post(client, series, horizon, {**(options or {}), **({"covariates_mode": mode} if mode else {})})
+            assert resp.status_code == 422, resp.content
+            error = worker_error(resp)
+            assert error.code == "unsupported", error
+            assert named in error.message, error.message
+
 
 @dataclass(frozen=True)
 class DirectCalls:

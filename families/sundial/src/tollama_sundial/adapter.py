@@ -88,7 +88,7 @@ class SundialAdapter:
         max_horizon = handle.output_token_len * MAX_ROLLOUT_STEPS
         if not 1 <= batch.horizon <= max_horizon:
             raise BadInput(f"{FAMILY}: horizon must be between 1 and {max_horizon}, got {batch.horizon}")
-        check_covariates(batch.series, settings.covariates_mode, warnings)
+        check_covariates(batch.series)
         units = to_units(batch, settings, warnings)
         samples = self._sample(handle, units, batch.horizon, settings, loaded.device)
         if batch.horizon > handle.output_token_len:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from tollama_kit.adapter import ForecastInput, Options, SeriesInput
-from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.errors import BadInput
+from tollama_kit.notes import refuse_unusable
 from tollama_kit.options import parse_options
 
 from tollama_sundial.options import SundialOptions
@@ -30,7 +31,6 @@ class Settings:
     """``None`` (option ``seed`` < 0): unseeded, and rows of equal length share one forward pass."""
     context_length: int
     batch_size: int
-    covariates_mode: str
 
 
 @dataclass(frozen=True)
@@ -53,30 +53,19 @@ def read_settings(options: Options, max_context: int, warnings: list[str]) -> Se
         )
         context_length = max_context
     seed = None if opts.seed < 0 else opts.seed
-    return Settings(opts.num_samples, seed, context_length, opts.batch_size, opts.covariates_mode)
+    return Settings(opts.num_samples, seed, context_length, opts.batch_size)
 
 
-def check_covariates(series: list[SeriesInput], mode: str, warnings: list[str]) -> None:
-    """Sundial reads no covariates: refuse them (strict) or drop them with a warning."""
-    dropped: dict[str, list[str]] = {}
-    for s in series:
-        kinds = [
-            f"{kind} covariate {name!r}"
-            for kind, names in (
-                ("past", s.past_covariates),
-                ("future", s.future_covariates),
-                ("static", s.static_covariates),
-            )
-            for name in names
-        ]
-        if kinds:
-            dropped[s.id] = kinds
-    if not dropped:
-        return
-    listing = "; ".join(f"series {sid!r}: {', '.join(kinds)}" for sid, kinds in dropped.items())
-    if mode == "strict":
-        raise Unsupported(f"{FAMILY} forecasts from the target history only and cannot use covariates ({listing})")
-    warnings.append(f"{FAMILY}: covariates are not supported by this model and were ignored ({listing})")
+def check_covariates(series: list[SeriesInput]) -> None:
+    """Sundial reads no covariates, and its models declare none: the gateway drops or refuses them,
+    so any that reach the worker are refused, all of them named in one error."""
+    given = [
+        f"{kind} {name!r} (series {s.id!r})"
+        for s in series
+        for kind, names in (("past", s.past_covariates), ("future", s.future_covariates), ("static", s.static_covariates))
+        for name in names
+    ]
+    refuse_unusable(FAMILY, "Sundial", "covariates", given)
 
 
 def fill_missing(values: np.ndarray, what: str, warnings: list[str]) -> np.ndarray:

@@ -4,7 +4,7 @@ generated into ``families/sundial/options.json`` for the gateway). Imports only 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -18,4 +18,3 @@ class SundialOptions(msgspec.Struct, frozen=True, kw_only=True):
     context_length: Annotated[int, msgspec.Meta(ge=1)] | None = None
     """Default and cap: the model's maximum context (a longer one is cut, with a warning)."""
     batch_size: Annotated[int, msgspec.Meta(ge=1)] = 64
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"

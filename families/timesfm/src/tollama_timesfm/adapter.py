@@ -9,8 +9,8 @@
 - Covariates: future-known (numeric and categorical) through
   ``forecast_with_covariates`` (XReg in-context linear regression), one series at a time so
   a forecast never depends on the requests it was fused with. Past-only and static
-  covariates cannot be used that way: ``strict`` refuses them, otherwise they are dropped
-  with a warning.
+  covariates cannot be used that way; the catalogue entry declares neither, so the gateway
+  drops or refuses them, and any that still reach the worker are refused.
 - Several target variates are forecast independently (one univariate task each).
 """
 
@@ -188,7 +188,7 @@ class TimesFMAdapter:
 def _tasks(
     index: int, s: SeriesInput, horizon: int, context: int, settings: Settings, warnings: list[str]
 ) -> list[_Task]:
-    numeric, categorical = _usable_covariates(s, settings, warnings)
+    numeric, categorical = _usable_covariates(s)
     n = min(s.length, context)
     tasks = []
     for row in range(s.n_targets):
@@ -219,9 +219,7 @@ def _tasks(
     return tasks
 
 
-def _usable_covariates(
-    s: SeriesInput, settings: Settings, warnings: list[str]
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _usable_covariates(s: SeriesInput) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     unusable = [
         (kind, name) for kind, names in (("past", s.past_covariates), ("static", s.static_covariates)) for name in names
     ]
@@ -231,9 +229,7 @@ def _usable_covariates(
             "TimesFM 2.5 uses only covariates known over the horizon (future_covariates); "
             "static covariates need a regression across series, which tollama does not do"
         )
-        if settings.covariates_mode == "strict":
-            raise Unsupported(f"series {s.id!r}: {listed} cannot be used: {reason}")
-        warnings.append(f"timesfm: dropped {listed} of series {s.id!r}: {reason}")
+        raise Unsupported(f"series {s.id!r}: {listed} cannot be used: {reason}")
     numeric: dict[str, np.ndarray] = {}
     categorical: dict[str, np.ndarray] = {}
     for name, values in s.future_covariates.items():

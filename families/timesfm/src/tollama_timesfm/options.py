@@ -38,7 +38,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     force_flip_invariance: bool = True
     infer_is_positive: bool = True
     fix_quantile_crossing: bool = True
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"
     xreg_mode: Literal["xreg + timesfm", "timesfm + xreg"] = "xreg + timesfm"
     ridge: Annotated[float, msgspec.Meta(ge=0.0)] = 0.0
     normalize_xreg_target_per_input: bool = True

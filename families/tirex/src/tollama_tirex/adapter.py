@@ -101,7 +101,7 @@ class TirexAdapter:
             )
         opts = parse_options(batch.options, TirexOptions)
         notes = Notes()
-        prepared = [prepare(s, batch.horizon, opts, notes) for s in batch.series]
+        prepared = [prepare(s, batch.horizon, opts) for s in batch.series]
         native = self._native(handle, prepared, batch.horizon, opts)  # each (V_t, Q, H)
         note = interpolation_warning(FAMILY, handle.levels, batch.quantiles)
         if note:

@@ -3,8 +3,8 @@
 TiRex-2 reads one ``TimeseriesType`` per series: the target variates ``(V_t, T)``, the numeric
 past-only covariates ``(V_p, T)`` and the numeric known-future covariates ``(V_f, T + H)``. NaN is
 the model's own missing-value marker, so gaps are passed through as they are. Categorical and
-static covariates have no place in that input: they are dropped with a warning, or refused in
-strict mode.
+static covariates have no place in that input: the gateway drops or refuses them by the model's
+capabilities, and any that still arrive are refused (``tollama_kit.notes.refuse_unusable``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from tollama_kit.adapter import SeriesInput
 from tollama_kit.errors import BadInput
-from tollama_kit.notes import Notes, drop_unusable
+from tollama_kit.notes import refuse_unusable
 
 from tollama_tirex.options import TirexOptions
 
@@ -32,12 +32,8 @@ class Prepared:
     """``(V_f, T + horizon)``, the numeric known-future covariates in name order, or None."""
 
 
-def _drop(kind: str, names: list[str], opts: TirexOptions, notes: Notes) -> None:
-    drop_unusable(FAMILY, "TiRex-2", kind, names, strict=opts.strict_covariates, notes=notes)
-
-
-def prepare(series: SeriesInput, horizon: int, opts: TirexOptions, notes: Notes) -> Prepared:
-    """Cut the context, split numeric covariates into past-only and known-future; drop the rest."""
+def prepare(series: SeriesInput, horizon: int, opts: TirexOptions) -> Prepared:
+    """Cut the context, split numeric covariates into past-only and known-future; refuse the rest."""
     length = series.length
     start = length - min(length, opts.context_length or length)
     numeric = lambda d: {k: v for k, v in d.items() if v.dtype != object}  # noqa: E731
@@ -45,8 +41,8 @@ def prepare(series: SeriesInput, horizon: int, opts: TirexOptions, notes: Notes)
     categorical = [
         k for k, v in (*series.past_covariates.items(), *series.future_covariates.items()) if v.dtype == object
     ]
-    _drop("categorical covariates", categorical, opts, notes)
-    _drop("static covariates", list(series.static_covariates), opts, notes)
+    refuse_unusable(FAMILY, "TiRex-2", "categorical covariates", categorical)
+    refuse_unusable(FAMILY, "TiRex-2", "static covariates", list(series.static_covariates))
 
     target = np.ascontiguousarray(series.target[:, start:], dtype=np.float32)
     if not np.isfinite(target).any(axis=1).all():

@@ -6,8 +6,6 @@ into ``families/tirex/options.json`` for the gateway). Imports only msgspec.
 name                   type   default      meaning
 =====================  =====  ===========  ==================================================
 context_length         int    model max    use at most the last N points of each series
-covariates_mode        str    best_effort  ``strict``: a covariate the model cannot use is an
-                                           error; ``best_effort``: it is dropped with a warning
 tta_sign_flip          bool   checkpoint   sign-flip test-time augmentation (about twice the cost)
 tta_diff               bool   checkpoint   differencing of trending targets in the postprocessor
 batch_size             int    512          series per forward pass (TiRex-2 halves it on OOM)
@@ -16,22 +14,17 @@ batch_size             int    512          series per forward pass (TiRex-2 halv
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 
 class TirexOptions(msgspec.Struct, frozen=True, kw_only=True):
     context_length: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"
     tta_sign_flip: bool | None = None
     """None keeps the checkpoint's own setting (``config.json``)."""
     tta_diff: bool | None = None
     batch_size: Annotated[int, msgspec.Meta(ge=1)] = 512
-
-    @property
-    def strict_covariates(self) -> bool:
-        return self.covariates_mode == "strict"
 
     def predict_kwargs(self) -> dict[str, bool]:
         """The ``TiRex2.predict`` keywords the request set (unset ones keep the checkpoint's)."""

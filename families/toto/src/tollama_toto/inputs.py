@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from tollama_kit.adapter import SeriesInput
 from tollama_kit.errors import BadInput
-from tollama_kit.notes import Notes, drop_unusable
+from tollama_kit.notes import Notes, refuse_unusable
 
 from tollama_toto.options import MAX_CONTEXT, TotoOptions
 
@@ -53,12 +53,8 @@ def fill_missing(rows: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
     return filled, observed
 
 
-def _drop(kind: str, names: list[str], opts: TotoOptions, notes: Notes) -> None:
-    drop_unusable(FAMILY, "Toto", kind, names, strict=opts.strict_covariates, notes=notes)
-
-
 def prepare(series: SeriesInput, horizon: int, opts: TotoOptions, notes: Notes) -> Prepared:
-    """Cut the context, stack targets and usable covariates, fill NaN; drop or refuse the rest."""
+    """Cut the context, stack targets and usable covariates, fill NaN; refuse the rest."""
     length = series.length
     context = min(length, opts.context_length, MAX_CONTEXT)
     if opts.context_length > MAX_CONTEXT and length > MAX_CONTEXT:
@@ -72,8 +68,8 @@ def prepare(series: SeriesInput, horizon: int, opts: TotoOptions, notes: Notes) 
     categorical = [
         k for k, v in (*series.past_covariates.items(), *series.future_covariates.items()) if v.dtype == object
     ]
-    _drop("categorical covariates", categorical, opts, notes)
-    _drop("static covariates", list(series.static_covariates), opts, notes)
+    refuse_unusable(FAMILY, "Toto", "categorical covariates", categorical)
+    refuse_unusable(FAMILY, "Toto", "static covariates", list(series.static_covariates))
 
     rows = [series.target[:, start:]]
     rows += [v[None, start:length] for _, v in sorted(past.items())]

@@ -5,7 +5,7 @@ tooling reads it)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -20,13 +20,8 @@ class TotoOptions(msgspec.Struct, frozen=True, kw_only=True):
     """Sample paths decoded together; None lets the adapter pick from its memory budget."""
     seed: Annotated[int, msgspec.Meta(ge=0)] = 0
     context_length: Annotated[int, msgspec.Meta(ge=1)] = MAX_CONTEXT
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"
 
     def __post_init__(self) -> None:
         spb = self.samples_per_batch
         if spb is not None and self.num_samples and self.num_samples % spb:
             raise ValueError(f"option 'samples_per_batch' ({spb}) must divide 'num_samples' ({self.num_samples})")
-
-    @property
-    def strict_covariates(self) -> bool:
-        return self.covariates_mode == "strict"

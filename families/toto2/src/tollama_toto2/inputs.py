@@ -4,8 +4,6 @@
 name                   type   default      meaning
 =====================  =====  ===========  ==================================================
 context_length         int    4096         use at most the last N points of each series
-covariates_mode        str    best_effort  ``strict``: a covariate the model cannot use is an
-                                           error; ``best_effort``: it is dropped with a warning
 decode_block_size      int    0            steps decoded per pass (a multiple of the patch
                                            size; 0 = the whole horizon in one pass, the
                                            library's default); smaller blocks feed the median
@@ -16,7 +14,8 @@ Toto 2.0 reads one ``(variates, time)`` panel per series whose length is a whole
 patches. The adapter cuts the context, fills gaps with the library's own forward fill (the gaps
 stay masked, so the model does not read them) and pads the front with masked zeros up to the next
 patch boundary. toto-2 2.0.0 states that exogenous-variable support is planned for a later
-release, so every covariate is dropped with a warning (refused in strict mode).
+release, so its models declare no covariates: the gateway drops or refuses them, and any that still
+reach the worker are refused.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from tollama_kit.adapter import Options, SeriesInput
 from tollama_kit.errors import BadInput
-from tollama_kit.notes import Notes, drop_unusable
+from tollama_kit.notes import Notes, refuse_unusable
 from tollama_kit.options import parse_options
 
 from tollama_toto2.options import MAX_CONTEXT, Toto2WireOptions
@@ -39,7 +38,6 @@ MAX_HORIZON = 1024
 @dataclass(frozen=True)
 class Toto2Options:
     context_length: int
-    strict_covariates: bool
     decode_block_size: int
 
     @classmethod
@@ -47,8 +45,7 @@ class Toto2Options:
         wire = parse_options(options, Toto2WireOptions)
         if wire.decode_block_size % patch_size:
             raise BadInput(f"option 'decode_block_size' must be a multiple of the patch size {patch_size}, got {wire.decode_block_size}")
-        return cls(context_length=wire.context_length, strict_covariates=wire.covariates_mode == "strict",
-                   decode_block_size=wire.decode_block_size)
+        return cls(context_length=wire.context_length, decode_block_size=wire.decode_block_size)
 
 
 @dataclass(frozen=True)
@@ -63,19 +60,14 @@ class Prepared:
         return (int(self.values.shape[0]), int(self.values.shape[1]))
 
 
-def _drop(kind: str, names: list[str], opts: Toto2Options, notes: Notes) -> None:
-    # toto-2 2.0.0 takes no covariates (its release notes plan them for a later version)
-    drop_unusable(FAMILY, "Toto 2.0", kind, names, strict=opts.strict_covariates, notes=notes)
-
-
 def prepare(series: SeriesInput, opts: Toto2Options, patch_size: int, notes: Notes, fill: object) -> Prepared:
     """Cut the context, forward-fill gaps with ``fill`` (the library's imputation), pad to whole patches.
 
     ``fill`` is ``toto2.model.ffill_imputation``, passed in so this module needs no torch.
     """
-    _drop("past covariates", list(series.past_covariates), opts, notes)
-    _drop("future covariates", list(series.future_covariates), opts, notes)
-    _drop("static covariates", list(series.static_covariates), opts, notes)
+    # toto-2 2.0.0 takes no covariates (its release notes plan them for a later version)
+    for kind, names in (("past", series.past_covariates), ("future", series.future_covariates), ("static", series.static_covariates)):
+        refuse_unusable(FAMILY, "Toto 2.0", f"{kind} covariates", list(names))
     length = series.length
     context = min(length, opts.context_length, MAX_CONTEXT)
     if opts.context_length > MAX_CONTEXT and length > MAX_CONTEXT:

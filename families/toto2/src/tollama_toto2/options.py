@@ -4,7 +4,7 @@ generated into ``families/toto2/options.json`` for the gateway. Imports only msg
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -16,4 +16,3 @@ class Toto2WireOptions(msgspec.Struct, frozen=True, kw_only=True):
     context_length: Annotated[int, msgspec.Meta(ge=1)] = MAX_CONTEXT
     decode_block_size: Annotated[int, msgspec.Meta(ge=0)] = 0
     """Steps decoded per block (a multiple of the model's patch size); 0: the whole horizon at once."""
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from tollama_kit.adapter import Options, SeriesInput
-from tollama_kit.errors import BadInput, Unsupported
+from tollama_kit.errors import BadInput
+from tollama_kit.notes import refuse_unusable
 from tollama_kit.options import parse_options
 
 from tollama_uni2ts.catalog import Spec
@@ -25,7 +26,6 @@ class Settings:
     """The options one forecast call runs with (validated)."""
 
     context_length: int
-    covariates_mode: str
     patch_size: int | str
     num_samples: int
     seed: int
@@ -39,7 +39,6 @@ def settings(options: Options, spec: Spec, patch_sizes: Sequence[int]) -> Settin
         raise BadInput(f"option 'patch_size' must be 'auto' or one of {list(patch_sizes)}, got {patch!r}")
     return Settings(
         context_length=min(opts.context_length or spec.default_context, spec.max_context),
-        covariates_mode=opts.covariates_mode,
         patch_size=patch,
         num_samples=opts.num_samples,
         seed=opts.seed,
@@ -71,21 +70,12 @@ class Preparation:
     warnings: list[str] = field(default_factory=list)
 
 
-def _numeric(
-    covariates: dict[str, np.ndarray], what: str, sid: str, cfg: Settings, notes: set[str]
-) -> list[np.ndarray]:
-    kept = []
-    for name, values in covariates.items():
-        if values.dtype == object:
-            if cfg.covariates_mode == "strict":
-                raise Unsupported(
-                    f"uni2ts: categorical {what} covariate {name!r} (series {sid!r}) is not supported: "
-                    "Moirai takes numeric covariates only"
-                )
-            notes.add(f"uni2ts: categorical {what} covariates are not supported and were dropped ({name!r})")
-            continue
-        kept.append(np.asarray(values, dtype=np.float32))
-    return kept
+def _numeric(covariates: dict[str, np.ndarray], what: str, sid: str) -> list[np.ndarray]:
+    """Moirai takes numeric covariates only (its models declare no categorical ones, so the gateway
+    drops or refuses those): one that still arrives is refused."""
+    refuse_unusable("uni2ts", f"Moirai (series {sid!r})", f"categorical {what} covariates",
+                    [name for name, values in covariates.items() if values.dtype == object])
+    return [np.asarray(values, dtype=np.float32) for values in covariates.values()]
 
 
 def prepare(series: list[SeriesInput], horizon: int, cfg: Settings) -> Preparation:
@@ -93,12 +83,9 @@ def prepare(series: list[SeriesInput], horizon: int, cfg: Settings) -> Preparati
     out = Preparation()
     notes: set[str] = set()
     for index, s in enumerate(series):
-        if s.static_covariates:
-            if cfg.covariates_mode == "strict":
-                raise Unsupported(f"uni2ts: static covariates are not supported (series {s.id!r})")
-            notes.add("uni2ts: static covariates are not supported by Moirai and were dropped")
-        future = _numeric(s.future_covariates, "future", s.id, cfg, notes)
-        past = _numeric(s.past_covariates, "past", s.id, cfg, notes)
+        refuse_unusable("uni2ts", f"Moirai (series {s.id!r})", "static covariates", list(s.static_covariates))
+        future = _numeric(s.future_covariates, "future", s.id)
+        past = _numeric(s.past_covariates, "past", s.id)
         length = s.length
         window = min(length, cfg.context_length)
         target = s.target[:, length - window :]

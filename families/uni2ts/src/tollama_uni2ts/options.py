@@ -16,7 +16,6 @@ import msgspec
 class Uni2tsOptions(msgspec.Struct, frozen=True, kw_only=True):
     context_length: Annotated[int, msgspec.Meta(ge=1)] | None = None
     """Points of history (default: the model's default context; capped at its maximum)."""
-    covariates_mode: Literal["strict", "best_effort"] = "best_effort"
     patch_size: Annotated[int, msgspec.Meta(ge=1)] | Literal["auto"] = "auto"
     """Moirai 1.x: one of the checkpoint's patch sizes, or ``auto`` (Moirai 2.0 has one and ignores it)."""
     num_samples: Annotated[int, msgspec.Meta(ge=1)] = 100
