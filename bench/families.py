@@ -65,14 +65,24 @@ def fixtures_cli(family: str, *args: str) -> str:
     return subprocess.run([str(python), str(cli), *args], capture_output=True, text=True, check=True, cwd=ROOT).stdout
 
 
-def measure(family: str, model: str, size: str, freq: str | None, series: list[list[float]], repeat: int,
-            url: str, home: Path, hub: HubServer, registry: Registry, tmp: Path) -> dict[str, Any]:
+def publish(family: str, model: str, size: str, hub: HubServer, registry: Registry, tmp: Path) -> Path:
+    """Build ``model``'s checkpoint at ``size`` with its family's own library (random weights, the hub's
+    file layout) into ``tmp/model`` and serve it from ``hub`` under the registry entry's repo and
+    revision, so that ``/api/pull`` fetches it as from the hub. Returns the checkpoint folder."""
     entry = registry.get(model)
     assert entry is not None, model
     ckpt = tmp / model
     fixtures_cli(family, "build", model, str(ckpt), "--size", size)
     if entry.repo:
         hub.repos[entry.repo] = {entry.revision: {str(p.relative_to(ckpt)): p.read_bytes() for p in ckpt.rglob("*") if p.is_file()}}
+    return ckpt
+
+
+def measure(family: str, model: str, size: str, freq: str | None, series: list[list[float]], repeat: int,
+            url: str, home: Path, hub: HubServer, registry: Registry, tmp: Path) -> dict[str, Any]:
+    entry = registry.get(model)
+    assert entry is not None, model
+    ckpt = publish(family, model, size, hub, registry, tmp)
     body = {"model": model, "horizon": HORIZON, "quantiles": QUANTILES, "options": {"seed": 0},
             "series": [{"id": str(i), "target": s} for i, s in enumerate(series)]}
     extra = {"freq": freq} if freq else {}

@@ -1,10 +1,13 @@
 """Load: N concurrent clients for a fixed time against a tollama server on loopback.
 
     python bench/load.py                      # starts a gateway (process runtime), 100 clients, 60 s
+    python bench/load.py --extra-model chronos-bolt-small   # the same with a real family in the mix
     python bench/load.py --url http://127.0.0.1:11435 --clients 20 --seconds 30 --extra-model chronos-bolt-tiny
 
 Each client loops over a mix of requests: forecasts of the baseline ``naive`` model (and of
-``--extra-model``, a real family's pulled model, when given), ``/api/validate``, ``/api/tags`` and
+``--extra-model``, a real family's model, when given: on a gateway started here it is built at its real
+size with random weights by its family's library, served from a local hub and pulled, as
+``bench/families.py`` does; with ``--url`` it must be pulled already), ``/api/validate``, ``/api/tags`` and
 ``/api/ps``. Reported: throughput, p50/p99 latency per kind, errors by HTTP status and code, and
 the resident memory of the gateway and its workers after warm-up and at the end (read from
 /proc when the gateway is started here, or ``--pid``). Goal: no error but 503 ``busy`` (with
@@ -20,12 +23,18 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 
 import httpx
 from _harness import children, gateway, machine, rss_mb
+from tollama.registry import Registry
+from tollama.settings import Settings
+
+from families import HubServer, publish
 
 VALUES = [float(10 + (i % 24) + 0.01 * i) for i in range(256)]
 
@@ -125,8 +134,21 @@ def main() -> None:
         if args.url:
             url, pid = args.url, args.pid
         else:
-            url, proc, _ = stack.enter_context(gateway())
+            extra: dict[str, str] = {}
+            if args.extra_model:
+                registry = Registry.load(Settings().registry_file)
+                entry = registry.get(args.extra_model)
+                if entry is None:
+                    raise SystemExit(f"--extra-model {args.extra_model!r} is not in the catalogue")
+                hub = stack.enter_context(HubServer(repos={}))
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+                publish(entry.family, args.extra_model, "real", hub, registry, tmp)
+                extra = {"HF_ENDPOINT": hub.endpoint}
+            url, proc, _ = stack.enter_context(gateway(extra))
             pid = proc.pid
+            if args.extra_model:
+                httpx.post(url + "/api/pull", json={"model": args.extra_model, "stream": False, "accept_license": True},
+                           timeout=3600).raise_for_status()
         result = asyncio.run(run(url, args.clients, args.seconds, args.warmup, args.extra_model, pid))
     if args.json:
         print(json.dumps(result))
