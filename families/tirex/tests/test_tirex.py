@@ -111,14 +111,7 @@ def test_off_grid_levels_are_interpolated_with_a_warning(worker: Any, checkpoint
 
 
 # -- covariates TiRex-2 cannot use ---------------------------------------------------------------
-UNUSABLE = [
-    ({"past": {"season": ["w"] * 96}}, "categorical covariates ['season']"),
-    ({"future": {"holiday": ["no"] * 108}}, "categorical covariates ['holiday']"),
-    ({"static": {"site": 1.0}}, "static covariates ['site']"),
-]
-
-
-@pytest.mark.parametrize(("kinds", "named"), UNUSABLE)
+@pytest.mark.parametrize(("kinds", "named"), testing.unusable_covariate_cases(96, 12))
 def test_unusable_covariates_that_reach_the_worker_are_refused(worker: Any, co2: np.ndarray, kinds: dict, named: str) -> None:
     CALLS.assert_refused(worker, [_wire_series("a", co2[-96:], **kinds)], 12, named)
 

@@ -123,14 +123,7 @@ def test_covariates_match_and_change_the_forecast(worker: Any, checkpoint: str, 
 
 
 # -- covariates Toto cannot use -----------------------------------------------------------------
-UNUSABLE = [
-    ({"past": {"season": ["w"] * 96}}, "categorical covariates ['season']"),
-    ({"future": {"holiday": ["no"] * 108}}, "categorical covariates ['holiday']"),
-    ({"static": {"site": 1.0}}, "static covariates ['site']"),
-]
-
-
-@pytest.mark.parametrize(("kinds", "named"), UNUSABLE)
+@pytest.mark.parametrize(("kinds", "named"), testing.unusable_covariate_cases(96, 12))
 def test_unusable_covariates_that_reach_the_worker_are_refused(worker: Any, co2: np.ndarray, kinds: dict, named: str) -> None:
     CALLS.assert_refused(worker, [_wire_series("a", co2[-96:], **kinds)], 12, named, OPTS)
 

@@ -94,6 +94,17 @@ def wire_series(sid: str, target: np.ndarray, *, past: dict[str, Any] | None = N
                        past_covariates=packed(past), future_covariates=packed(future), static_covariates=static or {})
 
 
+def unusable_covariate_cases(length: int, horizon: int) -> list[tuple[dict[str, Any], str]]:
+    """Keyword arguments of :func:`wire_series` carrying covariates a model without categorical or static
+    inputs cannot use (a categorical past one, a categorical known-future one, a static one), each with the
+    words its refusal names them by (``refuse_unusable``)."""
+    return [
+        ({"past": {"season": ["w"] * length}}, "categorical covariates ['season']"),
+        ({"future": {"holiday": ["no"] * (length + horizon)}}, "categorical covariates ['holiday']"),
+        ({"static": {"site": 1.0}}, "static covariates ['site']"),
+    ]
+
+
 def worker_error(resp: Any) -> wire.WorkerError:
     return msgspec.msgpack.decode(resp.content, type=wire.WorkerError)
 
