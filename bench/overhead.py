@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import httpx
-from _harness import RUNTIMES, children, cpu_seconds, gateway, machine, p50_ms, rss_mb, wrk
+from _harness import RUNTIMES, children, cpu_seconds, gateway, machine, rss_mb, wrk
 from tollama_kit import protocol as wire
 
 N = 300
@@ -44,6 +46,22 @@ print(statistics.median(samples))
 """
 
 
+def interleaved(a: Callable[[], object], b: Callable[[], object], n: int, warmup: int = 20) -> tuple[float, float, float]:
+    """p50 (ms) of ``a``, of ``b``, and of ``a - b`` over ``n`` pairs, each pair timed back to back."""
+    for _ in range(warmup):
+        a()
+        b()
+    ta, tb = [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        ta.append((t1 - t) * 1000)
+        tb.append((time.perf_counter() - t1) * 1000)
+    return statistics.median(ta), statistics.median(tb), statistics.median(x - y for x, y in zip(ta, tb, strict=True))
+
+
 def main() -> None:
     print(f"machine: {machine()}")
     with gateway() as (url, proc, home):
@@ -52,15 +70,20 @@ def main() -> None:
         body = json.dumps(REQUEST).encode()
         with httpx.Client(base_url=url, timeout=60) as client:
             assert client.post("/api/forecast", content=body).status_code == 200  # start + load the worker
-            through = p50_ms(lambda: client.post("/api/forecast", content=body).raise_for_status(), N)
             digest = client.post("/api/show", json={"model": "naive"}).json()["model_info"]["tollama.digest"]
-        batch = wire.ForecastBatch(key=digest, horizon=24, quantiles=[0.1, 0.5, 0.9], series=[
-            wire.Series(id="s", target=__import__("array").array("f", VALUES).tobytes(), length=512)],
-            options={"covariates_mode": "best_effort", "context_length": 512})
-        payload = wire.encode(batch)
-        transport = httpx.HTTPTransport(uds=str(home / "run" / "baseline.sock"))
-        with httpx.Client(transport=transport, base_url="http://worker", timeout=60) as worker:
-            direct_worker = p50_ms(lambda: worker.post("/v1/forecast", content=payload, headers={"content-type": wire.CONTENT_TYPE}).raise_for_status(), N)
+            batch = wire.ForecastBatch(key=digest, horizon=24, quantiles=[0.1, 0.5, 0.9], series=[
+                wire.Series(id="s", target=__import__("array").array("f", VALUES).tobytes(), length=512)],
+                options={"context_length": 512})
+            payload = wire.encode(batch)
+            transport = httpx.HTTPTransport(uds=str(home / "run" / "baseline.sock"))
+            with httpx.Client(transport=transport, base_url="http://worker", timeout=60) as worker:
+                # Interleaved, one through the gateway then one straight to the worker, so that both see the
+                # same machine: on a 2-core VM the state drifts between two blocks of 300 more than the gap.
+                through, direct_worker, gap = interleaved(
+                    lambda: client.post("/api/forecast", content=body).raise_for_status(),
+                    lambda: worker.post("/v1/forecast", content=payload, headers={"content-type": wire.CONTENT_TYPE}).raise_for_status(),
+                    N,
+                )
         library = float(subprocess.run([str(RUNTIMES / "baseline-cpu" / "bin" / "python"), "-c", LIBRARY, str(N)],
                                        capture_output=True, text=True, check=True).stdout.strip())
         (worker_pid,) = children(proc.pid)
@@ -74,6 +97,7 @@ def main() -> None:
     print(f"  direct library call     {library:8.3f} ms")
     print(f"  direct worker call      {direct_worker:8.3f} ms   ({direct_worker / library:5.2f}× library)")
     print(f"  through tollama         {through:8.3f} ms   ({through / direct_worker:5.2f}× worker, +{through - direct_worker:.3f} ms gateway)")
+    print(f"  gateway adds, p50 of the {N} paired differences: +{gap:.3f} ms")
     if not math.isnan(rps):
         print(f"throughput, 8 connections: {rps:8.1f} req/s   ({rps / FASTAPI_BASELINE_RPS:5.1f}× the FastAPI tollama's ~30 req/s)")
         print(f"CPU per request under wrk: gateway {cpu_ms[0]:.3f} ms, worker {cpu_ms[1]:.3f} ms "
