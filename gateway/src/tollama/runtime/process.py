@@ -70,7 +70,6 @@ class ProcessRuntime:
         # Unix socket paths must be short; fall back to a private temp dir when the home is deep.
         self.socket_dir = run_dir if len(str(run_dir)) < _MAX_SOCKET_PATH - 20 else Path(tempfile.mkdtemp(prefix="tollama-"))
         self._workers: list[ProcessWorker] = []
-        self._pythons: dict[str, str] = {}
 
     def worker_env(self, family: str) -> dict[str, str]:
         """The worker's environment: the gateway's, plus thread limits and the family's GPUs."""
@@ -90,11 +89,7 @@ class ProcessRuntime:
         return None
 
     def check(self, family: str) -> None:
-        # Called on every forecast: the interpreter's path is made once per family, then one stat.
-        python = self._pythons.get(family)
-        if python is None:
-            python = self._pythons[family] = str(env_python(self._env(family)))
-        if not os.path.exists(python):
+        if not env_python(self._env(family)).exists():
             raise RuntimeNotInstalled(
                 f"the {family} runtime is not installed; run `tollama runtime install {family}`",
                 family=family, runtime=self.name, runtimes_dir=str(self.runtimes_dir), variant=self.variant,
