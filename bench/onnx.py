@@ -3,7 +3,8 @@
 Real network sizes with random weights (each family's ``tests/checkpoints.py`` at ``size="real"``,
 as bench/families.py builds them), on ``--threads`` CPU threads (torch and ORT alike). For each
 model: latency at batch 1 (median of ``--repeat``), throughput at batch 64 (series/s), the int8
-graph's speed-up, and MASE (the gateway's own metric, ``tollama.evaluation.metrics``) of the
+graph's speed-up, torch's time over ONNX Runtime's at batch sizes 1 to 64 (where the ``auto`` rule
+switches), and MASE (the gateway's own metric, ``tollama.evaluation.metrics``) of the
 float32 and int8 ONNX forecasts over rolling windows of statsmodels' co2 (weekly, season 52).
 Runs each family in its own environment (``scripts/family_env.py FAMILY --tests`` first):
 
@@ -54,12 +55,24 @@ out = {"model": model, "load_and_export_s": round(load_s, 1)}
 variants = {"torch": {"backend": "torch"}, "onnx": {"backend": "onnx"}, "onnx_int8": {"precision": "int8"}}
 for name, opts in variants.items():
     for n, key in ((1, "p50_ms_batch1"), (64, "series_per_s_batch64")):
-        series = batch(n); call(series, **opts)  # warm-up (and int8 quantisation on first use)
+        series = batch(n)
+        for _ in range(3):  # warm-up: int8 quantisation on first use, ORT's memory arena grows over the first calls
+            call(series, **opts)
         times = []
         for _ in range(repeat):
             t = time.perf_counter(); call(series, **opts); times.append(time.perf_counter() - t)
         med = statistics.median(times)
         out.setdefault(name, {})[key] = round(med * 1000, 1) if n == 1 else round(n / med, 1)
+# Where ONNX Runtime stops winning (the ``auto`` rule's crossover): torch / ONNX fp32 time per call,
+# the two alternating at each batch size.
+out["crossover"] = {}
+for n in (1, 2, 4, 8, 16, 32, 64):
+    series = batch(n)
+    times = {"torch": [], "onnx": []}
+    for _ in range(repeat):
+        for name in times:
+            t = time.perf_counter(); call(series, **variants[name]); times[name].append(time.perf_counter() - t)
+    out["crossover"][n] = round(statistics.median(times["torch"]) / statistics.median(times["onnx"]), 2)
 ends = list(range(len(co2) - 20 * H, len(co2) + 1, H))[:20]
 for name in ("onnx", "onnx_int8"):
     scores = []
@@ -108,6 +121,8 @@ def main() -> None:
             f"({o['series_per_s_batch64'] / t['series_per_s_batch64']:.2f}x)  int8 {q['series_per_s_batch64']:>8} "
             f"({q['series_per_s_batch64'] / t['series_per_s_batch64']:.2f}x)"
         )
+        print("  torch / onnx fp32 time per call, by batch size: "
+              + "  ".join(f"{n}: {ratio:.2f}x" for n, ratio in r["crossover"].items()))
         print(f"  MASE co2 (20 windows)  onnx fp32 {o['MASE_co2_20_windows']}  int8 {q['MASE_co2_20_windows']}")
 
 

@@ -57,12 +57,31 @@ def test_onnx_matches_torch_on_co2(bolt: tuple[Any, Any], co2: np.ndarray, n: in
     assert any("prediction length" in w for w in onnx_out.warnings) == (horizon > 64)
 
 
-def test_auto_serves_cpu_bolt_with_torch_until_measured(bolt: tuple[Any, Any], co2: np.ndarray) -> None:
-    adapter, loaded = bolt
+def test_auto_serves_a_ready_graph_and_never_exports(
+    ckpts: dict[str, str], co2: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOLLAMA_ONNX_CACHE", str(tmp_path))  # an empty graph cache for these loads
+    calls = _counting_export(monkeypatch)
+    adapter = create_adapter()
+    loaded = adapter.load(MODELS["bolt"], ckpts["bolt"], "cpu", {})
     assert loaded.handle.onnx.bolt is not None  # available on CPU
     series = _windows(co2, 3)
-    auto, torch_ = (_stack(_forecast(adapter, loaded, series, 12, backend=b))[0] for b in ("auto", "torch"))
-    np.testing.assert_array_equal(auto, torch_)
+
+    def mean(loaded: Any, **options: Any) -> np.ndarray:
+        return _stack(_forecast(adapter, loaded, series, 12, **options))[0]
+
+    torch_ = mean(loaded, backend="torch")
+    np.testing.assert_array_equal(mean(loaded), torch_)  # no graph yet: torch
+    assert calls == [], "auto must not export"
+    onnx = mean(loaded, backend="onnx")  # an explicit ask exports once
+    assert len(calls) == 1
+    assert not np.array_equal(onnx, torch_)  # the two paths are distinguishable (float differences)
+    np.testing.assert_array_equal(mean(loaded), onnx)  # the graph is ready: auto serves it
+    # A later load of the same checkpoint finds the graph in the cache: auto serves it, no export.
+    again = adapter.load(MODELS["bolt"], ckpts["bolt"], "cpu", {})
+    np.testing.assert_array_equal(mean(again), onnx)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(mean(again, backend="torch"), torch_)
 
 
 def _counting_export(monkeypatch: pytest.MonkeyPatch) -> list[Path]:

@@ -54,12 +54,23 @@ def test_onnx_matches_torch_on_airline_short_history(adapter, loaded, airline) -
     )
 
 
-def test_auto_serves_cpu_ttm_with_torch_until_measured(adapter, loaded, co2) -> None:
+def test_auto_serves_a_ready_graph_and_never_exports(adapter, ckpt_512_96, co2, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TOLLAMA_ONNX_CACHE", str(tmp_path))  # an empty graph cache for these loads
+    calls = _counting_export(monkeypatch)
+    loaded = adapter.load("granite-ttm-r2", ckpt_512_96, "cpu", {})
     assert loaded.handle.onnx.ttm is not None
     series = _windows(co2, 3)
-    np.testing.assert_array_equal(
-        _run(adapter, loaded, series, 12)[0], _run(adapter, loaded, series, 12, backend="torch")[0]
-    )
+    torch_ = _run(adapter, loaded, series, 12, backend="torch")[0]
+    np.testing.assert_array_equal(_run(adapter, loaded, series, 12)[0], torch_)  # no graph yet: torch
+    assert calls == [], "auto must not export"
+    onnx = _run(adapter, loaded, series, 12, backend="onnx")[0]  # an explicit ask exports once
+    assert len(calls) == 1
+    assert not np.array_equal(onnx, torch_)  # the two paths are distinguishable (float differences)
+    np.testing.assert_array_equal(_run(adapter, loaded, series, 12)[0], onnx)  # the graph is ready: auto serves it
+    # A later load of the same checkpoint finds the graph in the cache: auto serves it, no export.
+    again = adapter.load("granite-ttm-r2", ckpt_512_96, "cpu", {})
+    np.testing.assert_array_equal(_run(adapter, again, series, 12)[0], onnx)
+    assert len(calls) == 1
 
 
 def _counting_export(monkeypatch: pytest.MonkeyPatch) -> list[Path]:

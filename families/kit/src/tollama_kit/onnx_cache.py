@@ -17,7 +17,7 @@ A family that exports a network (Chronos-Bolt, TinyTimeMixer) keeps its preproce
 * :class:`ExportedNetwork` — one loaded checkpoint's float32 graph and its int8 variant, built on
   first use and at most once per load (a failure is remembered, not retried per request);
 * :func:`select` — the session a forecast uses, or ``None`` for torch: ``auto`` follows the
-  family's rule, an explicit ``onnx``/``int8`` that cannot be served is ``Unsupported`` (422).
+  family's rule where a float32 graph is ready (never exporting on its own), an explicit ``onnx``/``int8`` that cannot be served is ``Unsupported`` (422).
 
 onnxruntime, onnx and torch are imported lazily: the kit itself does not depend on them.
 """
@@ -51,7 +51,7 @@ class BackendChoice(msgspec.Struct, frozen=True, kw_only=True):
     ``options.json``) with the rest of its options by :func:`tollama_kit.options.parse_options`."""
 
     backend: Literal["auto", "torch", "onnx"] = "auto"
-    """``auto`` (the family's measured rule), ``torch`` or ``onnx``."""
+    """``auto`` (the family's measured rule, from a graph already exported: it never exports), ``torch`` or ``onnx``."""
     precision: Literal["float32", "int8"] = "float32"
     """``float32``, or ``int8``: ONNX Runtime's dynamic quantisation (an explicit opt-in)."""
 
@@ -119,6 +119,10 @@ class GraphCache:
     def path_for(self, key: Mapping[str, str]) -> Path:
         name = hashlib.sha256(json.dumps(dict(key), sort_keys=True).encode()).hexdigest()[:32]
         return self.root / f"{key.get('recipe', 'graph')}-{name}.onnx"
+
+    def has(self, key: Mapping[str, str]) -> bool:
+        """Whether a graph for ``key`` is on disk (written whole: partial files never get its name)."""
+        return self.path_for(key).is_file()
 
     def session(self, key: Mapping[str, str], build: Callable[[Path], None], threads: int) -> OnnxSession:
         """The cached graph's session; ``build(tmp)`` writes the graph when it is missing or unreadable."""
@@ -192,6 +196,13 @@ class ExportedNetwork:
                 self.failed[precision] = f"{type(exc).__name__}: {exc}"
                 raise
 
+    def ready(self) -> bool:
+        """Whether the float32 graph can be served without an export: opened by this load already, or
+        in the cache on disk (an earlier ``backend: onnx``, this process's or another's)."""
+        if "float32" in self.failed:
+            return False
+        return "float32" in self._sessions or self.cache.has({**self.key, "precision": "float32"})
+
     def _session(self, precision: str) -> OnnxSession:
         if precision not in self._sessions:
             fp32 = self._sessions.get("float32") or self.cache.session(
@@ -211,13 +222,17 @@ def select(
     """The ONNX session for this forecast, or ``None`` for the torch path.
 
     ``network``: the loaded model's graphs (``None`` when it has no ONNX path, ``reason`` says why);
-    ``auto``: the family's measured rule for ``backend: auto`` at this batch."""
+    ``auto``: the family's measured rule for ``backend: auto`` at this batch. ``auto`` serves float32
+    only, and only from a graph that is :meth:`~ExportedNetwork.ready`: it never makes a request pay
+    an export (seconds to minutes); an explicit ``backend: onnx`` (at load or in a forecast) does."""
     explicit = choice.backend == "onnx" or choice.precision == "int8"
     if choice.backend == "torch" or (not explicit and not auto):
         return None
     if network is None:
         if explicit:
             raise Unsupported(f"{name}: option backend 'onnx' / precision 'int8' is not available: {reason}")
+        return None
+    if not explicit and not network.ready():
         return None
     try:
         return network.session(choice.precision)
