@@ -9,7 +9,7 @@ export at load is logged and leaves the model on torch, and then ``backend: onnx
 
 ``auto`` (the default) serves Bolt on CPU in float32 through ONNX Runtime whenever its graph is ready
 (exported by this load, or in the graph cache from an earlier ``backend: onnx``), at every batch size:
-``bench/onnx.py`` measured ONNX Runtime 2.3–4.5× faster than torch for Chronos-Bolt-small at batch
+``bench/onnx.py`` measured ONNX Runtime 2.0–4.5× faster than torch for Chronos-Bolt-small at batch
 sizes 1 to 64 on the project's 2-core machine (docs/benchmarks.md). It never exports by itself (an
 export costs seconds to minutes, and the first forecast should not pay it) and never picks int8:
 that changes the numbers and is an explicit opt-in.

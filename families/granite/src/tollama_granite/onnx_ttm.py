@@ -10,7 +10,7 @@ the exporter's versions.
 
 ``auto`` serves through ONNX Runtime on CPU whenever the graph is ready (exported by this load, or in
 the graph cache from an earlier ``backend: onnx``), at every batch size: ``bench/onnx.py`` measured it
-1.6–2.5× faster than torch for TTM r2 512-96 at batch sizes 1 to 64 on the project's 2-core machine
+1.4–3.3× faster than torch for TTM r2 512-96 at batch sizes 1 to 64 on the project's 2-core machine
 (docs/benchmarks.md). It never exports by itself and never picks int8, which changes the numbers and
 is an explicit opt-in.
 """
