@@ -4,8 +4,8 @@ Real network sizes with random weights (each family's ``tests/checkpoints.py`` a
 as bench/families.py builds them), on ``--threads`` CPU threads (torch and ORT alike). For each
 model: latency at batch 1 (median of ``--repeat``), throughput at batch 64 (series/s), the int8
 graph's speed-up, torch's time over ONNX Runtime's at batch sizes 1 to 64 (where the ``auto`` rule
-switches), and MASE (the gateway's own metric, ``tollama.evaluation.metrics``) of the
-float32 and int8 ONNX forecasts over rolling windows of statsmodels' co2 (weekly, season 52).
+would switch), the share of an ONNX call spent in the network itself (``session.run``), and MASE
+(the gateway's own metric, ``tollama.evaluation.metrics``) of the float32 and int8 ONNX forecasts over rolling windows of statsmodels' co2 (weekly, season 52).
 Runs each family in its own environment (``scripts/family_env.py FAMILY --tests`` first):
 
     python bench/onnx.py [--families chronos,granite] [--threads 2] [--repeat 5]
@@ -63,6 +63,20 @@ for name, opts in variants.items():
             t = time.perf_counter(); call(series, **opts); times.append(time.perf_counter() - t)
         med = statistics.median(times)
         out.setdefault(name, {})[key] = round(med * 1000, 1) if n == 1 else round(n / med, 1)
+# How much of an ONNX call is the network (ONNX Runtime's session.run) and how much the adapter around it.
+from tollama_kit import onnx_cache
+spent = [0.0]
+run = onnx_cache.OnnxSession.run
+def timed_run(self, feeds):
+    t = time.perf_counter(); res = run(self, feeds); spent[0] += time.perf_counter() - t; return res
+onnx_cache.OnnxSession.run = timed_run
+out["network_share"] = {}
+for n in (1, 64):
+    series = batch(n); shares = []
+    for _ in range(repeat):
+        spent[0] = 0.0; t = time.perf_counter(); call(series, **variants["onnx"]); shares.append(spent[0] / (time.perf_counter() - t))
+    out["network_share"][n] = round(statistics.median(shares) * 100)
+onnx_cache.OnnxSession.run = run
 # Where ONNX Runtime stops winning (the ``auto`` rule's crossover): torch / ONNX fp32 time per call,
 # the two alternating at each batch size.
 out["crossover"] = {}
@@ -123,6 +137,8 @@ def main() -> None:
         )
         print("  torch / onnx fp32 time per call, by batch size: "
               + "  ".join(f"{n}: {ratio:.2f}x" for n, ratio in r["crossover"].items()))
+        print("  ONNX fp32 call spent in the network (session.run): "
+              + "  ".join(f"batch {n}: {share} %" for n, share in r["network_share"].items()))
         print(f"  MASE co2 (20 windows)  onnx fp32 {o['MASE_co2_20_windows']}  int8 {q['MASE_co2_20_windows']}")
 
 
