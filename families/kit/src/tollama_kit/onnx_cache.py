@@ -224,7 +224,8 @@ def select(
     ``network``: the loaded model's graphs (``None`` when it has no ONNX path, ``reason`` says why);
     ``auto``: the family's measured rule for ``backend: auto`` at this batch. ``auto`` serves float32
     only, and only from a graph that is :meth:`~ExportedNetwork.ready`: it never makes a request pay
-    an export (seconds to minutes); an explicit ``backend: onnx`` (at load or in a forecast) does."""
+    a first export (seconds to minutes); an explicit ``backend: onnx`` (at load or in a forecast)
+    does. (A cached graph that no longer opens is rebuilt, whoever asks.)"""
     explicit = choice.backend == "onnx" or choice.precision == "int8"
     if choice.backend == "torch" or (not explicit and not auto):
         return None
