@@ -33,17 +33,21 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _stat_cpu_seconds(stat: Path) -> float:
+    """User + system CPU time in a /proc ``stat`` file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
 
 
 def main_thread_cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid``'s main thread (an asyncio server's event loop) so far; the
     process's other threads are :func:`cpu_seconds` minus this."""
-    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
 
 
 def children(pid: int) -> list[int]:

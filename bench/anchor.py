@@ -46,19 +46,25 @@ def anchor_request(model: str) -> dict[str, object]:
             "series": [{"id": "s", "freq": "D", "timestamps": STAMPS, "target": VALUES}]}
 
 
+def post_new_connection(url: str, body: bytes) -> bytes:
+    """One POST of ``body`` to ``url`` on a connection of its own; the answer's body (200 only)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.request("POST", parts.path, body=body, headers={"content-type": "application/json"})
+    resp = conn.getresponse()
+    raw = resp.read()
+    conn.close()
+    if resp.status != 200:
+        raise SystemExit(f"{url} answered {resp.status}")
+    return raw
+
+
 def p50_new_connection(url: str, body: bytes, n: int) -> float:
     """p50 (ms) of ``n`` POSTs to ``url``, each on a connection of its own."""
-    parts = urlsplit(url)
     samples = []
     for i in range(n + 10):
         t = time.perf_counter()
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        conn.request("POST", parts.path, body=body, headers={"content-type": "application/json"})
-        resp = conn.getresponse()
-        resp.read()
-        conn.close()
-        if resp.status != 200:
-            raise SystemExit(f"{url} answered {resp.status}")
+        post_new_connection(url, body)
         if i >= 10:  # the first ten warm the path
             samples.append((time.perf_counter() - t) * 1000)
     return statistics.median(samples)
@@ -67,27 +73,22 @@ def p50_new_connection(url: str, body: bytes, n: int) -> float:
 def breakdown(url: str, body: bytes, gateway_pid: int, n: int) -> None:
     """Print where one trivial forecast's time goes (module docstring), over ``n`` requests on new connections."""
     (worker,) = children(gateway_pid)
-    parts = urlsplit(url)
-    for _ in range(10):  # warm, as p50_new_connection does
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        conn.request("POST", parts.path, body=body, headers={"content-type": "application/json"})
-        conn.getresponse().read()
-        conn.close()
-    latency, model = [], []
-    cpu0 = time.process_time(), cpu_seconds(gateway_pid), main_thread_cpu_seconds(worker), cpu_seconds(worker)
+    for _ in range(10):  # warm the path, as p50_new_connection does
+        post_new_connection(url, body)
+    latency, answers = [], []
+
+    def cpu() -> tuple[float, float, float, float]:
+        return time.process_time(), cpu_seconds(gateway_pid), main_thread_cpu_seconds(worker), cpu_seconds(worker)
+
+    before = cpu()
     for _ in range(n):
         t = time.perf_counter()
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        conn.request("POST", parts.path, body=body, headers={"content-type": "application/json"})
-        raw = conn.getresponse().read()
-        conn.close()
+        answers.append(post_new_connection(url, body))
         latency.append((time.perf_counter() - t) * 1000)
-        model.append(raw)
-    client, gw, loop, whole = (b - a for a, b in zip(cpu0, (time.process_time(), cpu_seconds(gateway_pid),
-                                                             main_thread_cpu_seconds(worker), cpu_seconds(worker)), strict=True))
+    client, gw, loop, whole = (b - a for a, b in zip(before, cpu(), strict=True))
     per = {"client (http.client, this process)": client, "gateway (all threads)": gw, "worker event loop": loop,
            "worker adapter thread": whole - loop}
-    inference = statistics.median(json.loads(r)["inference_ms"] for r in model)
+    inference = statistics.median(json.loads(r)["inference_ms"] for r in answers)
     p50 = statistics.median(latency)
     print(f"where tollama's time goes, {n} sequential requests on new connections: p50 {p50:.2f} ms")
     for name, seconds in per.items():

@@ -5,7 +5,8 @@ as bench/families.py builds them), on ``--threads`` CPU threads (torch and ORT a
 model: latency at batch 1 (median of ``--repeat``), throughput at batch 64 (series/s), the int8
 graph's speed-up, torch's time over ONNX Runtime's at batch sizes 1 to 64 (where the ``auto`` rule
 would switch), the share of an ONNX call spent in the network itself (``session.run``), and MASE
-(the gateway's own metric, ``tollama.evaluation.metrics``) of the float32 and int8 ONNX forecasts over rolling windows of statsmodels' co2 (weekly, season 52).
+(the gateway's own metric, ``tollama.evaluation.metrics``) of the float32 and int8 ONNX forecasts
+over rolling windows of statsmodels' co2 (weekly, season 52).
 Runs each family in its own environment (``scripts/family_env.py FAMILY --tests`` first):
 
     python bench/onnx.py [--families chronos,granite] [--threads 2] [--repeat 5]
