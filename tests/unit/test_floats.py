@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
-from tollama.floats import from_float32_bytes, shortest
+from tollama.floats import from_float32_bytes
 
 
 def test_pinned_values_print_short() -> None:
@@ -23,14 +24,17 @@ def test_equals_numpys_shortest_float32_repr_and_round_trips() -> None:
     ])
     values = values[np.isfinite(values)]
     expected = values.astype(str).astype(np.float64)
-    got = shortest(values)
+    got = np.asarray(from_float32_bytes(values.tobytes()), dtype=np.float64)
     assert np.array_equal(got, expected)
     assert np.array_equal(got.astype(np.float32), values)
 
 
 def test_edge_values_are_kept() -> None:
-    values = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 3.4e38, 1e-45], dtype=np.float32)
-    got = shortest(values)
-    assert np.array_equal(got.astype(np.float32), values, equal_nan=True)
-    assert np.signbit(got[1])
-    assert shortest(np.array([], dtype=np.float32)).size == 0
+    values = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 3.4e38, 1e-45, 2.5], dtype=np.float32)
+    got = from_float32_bytes(values.tobytes())
+    assert all(isinstance(v, float) for v in got)
+    assert np.array_equal(np.asarray(got, dtype=np.float32), values, equal_nan=True)
+    assert math.copysign(1.0, got[1]) == -1.0
+    assert got[3] == math.inf and got[4] == -math.inf and math.isnan(got[2])
+    assert got[5:] == [3.4e38, 1e-45, 2.5]
+    assert from_float32_bytes(b"") == []

@@ -9,7 +9,9 @@ snapshot's ``config.json`` ``{"model": ...}``) and warms it with one tiny foreca
 * ``q > 0.5`` → the upper bound of the ``(2q - 1)·100 %`` interval (``hi-<level>``);
 * ``q = 0.5`` → the point forecast (the interval centre for the analytic, symmetric intervals).
 
-So every level in (0, 1) is native: nothing is interpolated.
+So every level in (0, 1) is native: nothing is interpolated. The worker memoises statsforecast's
+level → quantile step (:mod:`tollama_baseline.quantile_memo`): the same numbers, without a scipy
+distribution frozen on every forecast.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from tollama_kit.errors import BadInput, Unsupported
 from tollama_kit.notes import refuse_unusable
 from tollama_kit.options import parse_options
 
+from tollama_baseline import quantile_memo
 from tollama_baseline.options import BaselineOptions
 from tollama_baseline.seasonality import season_length_for
 
@@ -271,4 +274,6 @@ class BaselineAdapter:
 
 
 def create_adapter() -> BaselineAdapter:
+    """The worker's adapter; statsforecast's interval quantiles memoised first (:mod:`tollama_baseline.quantile_memo`)."""
+    quantile_memo.install()
     return BaselineAdapter()
