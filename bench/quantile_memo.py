@@ -8,7 +8,8 @@ Times ``Naive().forecast(y, h=24, level=[80])`` on 512 points (the trivial forec
 ``_quantiles`` and with :mod:`tollama_baseline.quantile_memo` installed, in alternating rounds: back to
 back ("hot"), and once every 2 ms with the CPU kept busy in between ("spaced", closer to a server's
 calls between requests). AutoETS and AutoTheta call the same function, but their fits take
-hundreds of milliseconds, so the memo is lost in their noise. Prints the medians and the speed-up, and checks that both give the same numbers.
+hundreds of milliseconds, so the memo is lost in their noise. Prints the medians and the speed-up,
+and checks that both give the same numbers.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ def median_ms(call: Callable[[], Any], n: int, gap_s: float) -> float:
 
 def main(rounds: int = 5) -> None:
     for name, call in CALLS.items():
-        n = 200
         quantile_memo.uninstall()
         own = call()
         quantile_memo.install()
@@ -55,7 +55,7 @@ def main(rounds: int = 5) -> None:
                 quantile_memo.install() if state == "memoised" else quantile_memo.uninstall()
                 call()
                 for mode, gap in (("hot", 0.0), ("spaced", 0.002)):
-                    figures.setdefault((state, mode), []).append(median_ms(call, n, gap))
+                    figures.setdefault((state, mode), []).append(median_ms(call, 200, gap))
         print(f"{name} (same numbers: {same})")
         for mode in ("hot", "spaced"):
             a, b = (statistics.median(figures[(s, mode)]) for s in ("statsforecast's own", "memoised"))

@@ -43,12 +43,12 @@ def _memoised(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def _quantiles(level: Any, distribution: str = "normal", dist_params: dict[str, Any] | None = None) -> np.ndarray:
         a = np.asarray(level)
+        key = (tuple(a.ravel().tolist()), a.shape, distribution, tuple(sorted(dist_params.items())) if dist_params else None)
         try:
-            key = (tuple(a.ravel().tolist()), a.shape, distribution, tuple(sorted(dist_params.items())) if dist_params else None)
-            z = cached(*key)
+            hash(key)
         except TypeError:  # an unhashable argument: no key, the library's own call
             return original(level, distribution=distribution, dist_params=dist_params)  # type: ignore[no-any-return]
-        return z.copy()
+        return cached(*key).copy()
 
     _quantiles.cache_info = cached.cache_info  # type: ignore[attr-defined]
     return _quantiles
